@@ -1,0 +1,247 @@
+// What a tracked resource is, in plain words: alive or not, its details, and how to release it.
+import { existsSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import type * as HttpNS from 'node:http'
+import type * as HttpsNS from 'node:https'
+import type * as TlsNS from 'node:tls'
+import type * as NetNS from 'node:net'
+import { state, type ResourceRecord } from './registry.js'
+import type { Leak, LeakKind } from './types.js'
+
+const require = createRequire(import.meta.url)
+
+/** `yes`: still holds its resource. `maybe`: about to change (pending open or listen). */
+export type Liveness = 'yes' | 'no' | 'maybe'
+
+export interface Described {
+  readonly description: string
+  readonly hint: string
+  readonly details: Record<string, string | number | boolean | null>
+}
+
+type Timer = NodeJS.Timeout & { _destroyed?: boolean }
+
+const HAS_PROC_FD = process.platform === 'linux' && existsSync('/proc/self/fd')
+
+function isPooledGlobally(socket: NetNS.Socket): boolean {
+  const agents = [(require('node:http') as typeof HttpNS).globalAgent, (require('node:https') as typeof HttpsNS).globalAgent]
+  for (const agent of agents) {
+    for (const list of Object.values(agent.freeSockets ?? {})) {
+      if (list?.includes(socket)) return true
+    }
+  }
+  return false
+}
+
+function isIdleInUndiciPool(rec: ResourceRecord, socket: NetNS.Socket): boolean {
+  // fetch()'s global dispatcher unrefs a connection while it has no request on it.
+  const handle = (socket as unknown as { _handle?: { hasRef?(): boolean } })._handle
+  return handle?.hasRef?.() === false && /undici/.test(rec.stack.stack ?? '')
+}
+
+export function liveness(rec: ResourceRecord, unrefTimers: boolean): Liveness {
+  const ref = rec.ref as any
+  switch (rec.kind) {
+    case 'timer': {
+      const t = ref as Timer
+      if (t._destroyed) return 'no'
+      return t.hasRef() || unrefTimers ? 'yes' : 'no'
+    }
+    case 'server':
+      if ((ref as NetNS.Server).listening) return 'yes'
+      return rec.info.listening ? 'no' : 'maybe'
+    case 'socket': {
+      if (rec.info.udp) return rec.info.closed ? 'no' : 'yes'
+      const socket = ref as NetNS.Socket
+      if (socket.destroyed) return 'no'
+      if (isPooledGlobally(socket) || isIdleInUndiciPool(rec, socket)) return 'no'
+      return 'yes'
+    }
+    case 'child-process':
+      return ref.pid !== undefined && ref.exitCode === null && ref.signalCode === null ? 'yes' : 'no'
+    case 'worker':
+      return ref.threadId !== -1 ? 'yes' : 'no'
+    case 'file-descriptor': {
+      if (rec.info.pending) return 'maybe'
+      if (rec.info.fileHandle) return ref.fd !== -1 ? 'yes' : 'no'
+      const fd = rec.info.fd as number
+      if (state().fds.get(fd) !== rec) return 'no'
+      return !HAS_PROC_FD || existsSync(`/proc/self/fd/${fd}`) ? 'yes' : 'no'
+    }
+    case 'watcher':
+      if (rec.info.api === 'fs.watchFile') return ref.listenerCount('change') > 0 ? 'yes' : 'no'
+      return rec.info.closed ? 'no' : 'yes'
+    default:
+      return 'no'
+  }
+}
+
+/** True when the resource will not go away by itself before `deadline` (no point waiting). */
+export function isDefinite(rec: ResourceRecord, deadline: number): boolean {
+  switch (rec.kind) {
+    case 'timer':
+      return Boolean(rec.info.repeat) || rec.createdAt + (rec.info.delay as number) > deadline
+    case 'server':
+    case 'watcher':
+      return true
+    default:
+      return false
+  }
+}
+
+/** When a timer that is about to fire is due, so a settle can wait exactly that long. */
+export function dueAt(rec: ResourceRecord): number | null {
+  return rec.kind === 'timer' && !rec.info.repeat ? rec.createdAt + (rec.info.delay as number) : null
+}
+
+function serverLabel(server: NetNS.Server): string {
+  const https = require('node:https') as typeof HttpsNS
+  const http = require('node:http') as typeof HttpNS
+  const tls = require('node:tls') as typeof TlsNS
+  if (server instanceof https.Server) return 'HTTPS server'
+  if (server instanceof http.Server) return 'HTTP server'
+  if (server instanceof tls.Server) return 'TLS server'
+  return 'TCP server'
+}
+
+function shorten(text: string, max = 120): string {
+  const oneLine = text.replace(/\s+/g, ' ').trim()
+  return oneLine.length > max ? `${oneLine.slice(0, max - 1)}…` : oneLine
+}
+
+function hostPort(address: string | undefined, port: number | undefined): string {
+  if (!address) return `port ${port ?? '?'}`
+  return address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`
+}
+
+export function describe(rec: ResourceRecord): Described {
+  const ref = rec.ref as any
+  switch (rec.kind) {
+    case 'timer': {
+      const delay = rec.info.delay as number
+      const unref = !(ref as Timer).hasRef()
+      return rec.info.repeat
+        ? {
+            description: `setInterval every ${delay} ms${unref ? " (unref'd)" : ''}`,
+            hint: 'Clear it with `clearInterval(timer)` when the test is done.',
+            details: { delay, repeat: true, unref },
+          }
+        : {
+            description: `setTimeout of ${delay} ms${unref ? " (unref'd)" : ''}`,
+            hint: 'Clear it with `clearTimeout(timer)`, or await what it waits for before the test ends.',
+            details: { delay, repeat: false, unref },
+          }
+    }
+    case 'server': {
+      const server = ref as NetNS.Server
+      const label = serverLabel(server)
+      const address = server.address()
+      const details: Record<string, string | number | null> =
+        typeof address === 'string'
+          ? { path: address }
+          : { address: address?.address ?? null, port: address?.port ?? null }
+      const where =
+        typeof address === 'string' ? `pipe ${address}` : hostPort(address?.address, address?.port)
+      const http = label.startsWith('HTTP')
+      return {
+        description: `${label} listening on ${where}`,
+        hint: http
+          ? 'Close the server with `server.close()` (and `server.closeAllConnections()` for keep-alive clients), and await its callback.'
+          : 'Close the server with `server.close()` and await its callback.',
+        details,
+      }
+    }
+    case 'socket': {
+      if (rec.info.udp) {
+        let bound: string | null = null
+        try {
+          const a = ref.address()
+          bound = hostPort(a.address, a.port)
+        } catch {
+          // Not bound yet.
+        }
+        return {
+          description: bound ? `UDP socket bound to ${bound}` : 'UDP socket (not bound)',
+          hint: 'Close it with `socket.close()`.',
+          details: { protocol: 'udp', address: bound },
+        }
+      }
+      const socket = ref as NetNS.Socket
+      const tls = (require('node:tls') as typeof TlsNS).TLSSocket
+      const label = socket instanceof tls ? 'TLS connection' : 'TCP connection'
+      const pooled = socket.listenerCount('agentRemove') > 0 && !(socket as any)._httpMessage
+      const remote = socket.remoteAddress
+      const target = remote
+        ? hostPort(remote, socket.remotePort)
+        : ((socket as any)._pipeName ?? (socket.connecting ? 'a peer (still connecting)' : 'a peer'))
+      const isPipe = !remote && typeof (socket as any)._pipeName === 'string'
+      return {
+        description: pooled
+          ? `idle keep-alive ${label} to ${target} kept in an http.Agent pool`
+          : `${isPipe ? 'pipe connection' : label} to ${isPipe ? (socket as any)._pipeName : target}`,
+        hint: pooled
+          ? 'Destroy the agent with `agent.destroy()` when the test is done, or pass `agent: false`.'
+          : 'Close it with `socket.end()` and wait for its \'close\' event, or `socket.destroy()`.',
+        details: remote
+          ? { address: remote, port: socket.remotePort ?? null, localPort: socket.localPort ?? null }
+          : { path: (socket as any)._pipeName ?? null },
+      }
+    }
+    case 'child-process': {
+      const command = shorten(String(rec.info.command ?? ''))
+      return {
+        description: `child process ${ref.pid} (${command})`,
+        hint: "Stop it with `child.kill()` and await its 'exit' event.",
+        details: { pid: ref.pid ?? null, command },
+      }
+    }
+    case 'worker': {
+      const filename = shorten(String(rec.info.filename ?? ''), 80)
+      return {
+        description: `worker thread ${ref.threadId} (${filename})`,
+        hint: 'Stop it with `await worker.terminate()`.',
+        details: { threadId: ref.threadId, filename },
+      }
+    }
+    case 'file-descriptor': {
+      const path = String(rec.info.path ?? '?')
+      const fd = (rec.info.fileHandle ? ref.fd : rec.info.fd) as number
+      return rec.info.fileHandle
+        ? {
+            description: `FileHandle (fd ${fd}) open on ${path}`,
+            hint: 'Close it with `await handle.close()`.',
+            details: { fd, path },
+          }
+        : {
+            description: `file descriptor ${fd} open on ${path}`,
+            hint: 'Close it with `fs.closeSync(fd)` (or `stream.destroy()` for a file stream).',
+            details: { fd, path },
+          }
+    }
+    case 'watcher': {
+      const path = String(rec.info.path ?? '?')
+      return rec.info.api === 'fs.watchFile'
+        ? {
+            description: `fs.watchFile poller on ${path}`,
+            hint: `Stop it with \`fs.unwatchFile(${JSON.stringify(path)})\`.`,
+            details: { path, api: 'fs.watchFile' },
+          }
+        : {
+            description: `fs.watch watcher on ${path}`,
+            hint: 'Close it with `watcher.close()`.',
+            details: { path, api: 'fs.watch' },
+          }
+    }
+    default:
+      return { description: 'resource', hint: '', details: {} }
+  }
+}
+
+export function makeLeak(
+  kind: LeakKind,
+  d: Described,
+  site: string | null,
+  extra: Partial<Pick<Leak, 'terminated'>> = {},
+): Leak {
+  return { kind, description: d.description, site, hint: d.hint, details: d.details, ...extra }
+}

@@ -1,0 +1,231 @@
+// Closing a bracket: what it created that is still alive, after a settle only when needed.
+import { relative, isAbsolute } from 'node:path'
+import { activeResourceCounts, closeBracket, state, type Bracket, type ResourceRecord } from './registry.js'
+import { describe, dueAt, isDefinite, liveness, makeLeak, type Described } from './describe.js'
+import { canScanDescendants, findDescendantsWithPs, findMarkedProcesses, terminate, type ProcessInfo } from './processes.js'
+import { formatSite, isRunnerOwned, parseFrames, userFrame } from './stack.js'
+import type { AllowEntry, DetectorOptions, Leak, LeakKind } from './types.js'
+
+export interface ResolvedOptions {
+  readonly allow: readonly AllowEntry[]
+  readonly settleMs: number
+  readonly unrefTimers: boolean
+  readonly killLeakedChildren: boolean
+}
+
+export const DEFAULTS: ResolvedOptions = {
+  allow: [],
+  settleMs: 100,
+  unrefTimers: false,
+  killLeakedChildren: true,
+}
+
+const KILL_GRACE_MS = 500
+
+// Handle types the kinds above already cover, and requests that finish by themselves.
+const COVERED_TYPES = new Set([
+  'Timeout', 'Immediate', 'TCPServerWrap', 'TCPSocketWrap', 'TCPWrap', 'PipeWrap', 'PipeServerWrap',
+  'UDPWrap', 'ProcessWrap', 'FSEventWrap', 'StatWatcher', 'FileHandle', 'TTYWrap', 'Worker',
+])
+const TRANSIENT = /(Req|ReqWrap|ReqCallback|ReqPromise|ConnectWrap|WriteWrap|ShutdownWrap|Request)$/
+
+const OTHER_HINTS: Record<string, string> = {
+  MessagePort: 'Close message ports with `port.close()` (or remove their listeners) before the test ends.',
+  SignalWrap: "Remove the signal listener with `process.off(signal, listener)`.",
+}
+
+interface Candidate {
+  readonly rec: ResourceRecord | null
+  readonly kind: LeakKind
+  readonly definite: boolean
+  readonly maybe: boolean
+  readonly describe: () => Described
+  readonly stack: string | undefined
+  readonly pid?: number
+}
+
+function frames(rec: ResourceRecord) {
+  return parseFrames(rec.stack.stack)
+}
+
+function isAllowed(kind: LeakKind, stack: string | undefined, allowed: ReadonlySet<LeakKind>, allow: readonly AllowEntry[]): boolean {
+  if (allowed.has(kind)) return true
+  for (const entry of allow) {
+    if (typeof entry === 'string') {
+      if (entry === kind) return true
+      continue
+    }
+    if (entry.kind && entry.kind !== kind) continue
+    if (entry.site === undefined) return true
+    const text = stack ?? ''
+    if (typeof entry.site === 'string' ? text.includes(entry.site) : entry.site.test(text)) return true
+  }
+  return false
+}
+
+function otherDiff(before: Map<string, number>, already: Map<string, number> | null): Map<string, number> {
+  const diff = new Map<string, number>()
+  for (const [type, count] of activeResourceCounts()) {
+    if (COVERED_TYPES.has(type) || TRANSIENT.test(type)) continue
+    const extra = count - (before.get(type) ?? 0) - (already?.get(type) ?? 0)
+    if (extra > 0) diff.set(type, extra)
+  }
+  return diff
+}
+
+function collect(b: Bracket, opts: ResolvedOptions, deadline: number, checkOther: boolean): Candidate[] {
+  const s = state()
+  const out: Candidate[] = []
+  const livePids = new Set<number>()
+  for (const rec of b.records) {
+    if (rec.done) continue
+    const live = liveness(rec, opts.unrefTimers)
+    if (live === 'no') continue
+    if (rec.kind === 'child-process') livePids.add((rec.ref as { pid: number }).pid)
+    out.push({
+      rec,
+      kind: rec.kind,
+      definite: live === 'yes' && isDefinite(rec, deadline),
+      maybe: live === 'maybe',
+      describe: () => describe(rec),
+      stack: rec.stack.stack,
+    })
+  }
+  if (b.spawned) {
+    const mine = (seq: number) => {
+      const rec = s.spawns.get(seq)
+      return rec && rec.owner === b ? rec : null
+    }
+    let found: ProcessInfo[]
+    if (canScanDescendants) {
+      found = findMarkedProcesses(s.markPrefix)
+    } else {
+      found = findDescendantsWithPs([...livePids])
+    }
+    for (const p of found) {
+      if (livePids.has(p.pid)) continue
+      const parent = canScanDescendants
+        ? p.seqs.map(mine).find(Boolean)
+        : b.records.find((r) => r.kind === 'child-process' && !r.done)
+      if (!parent) continue
+      const parentPid = (parent.ref as { pid?: number }).pid
+      out.push({
+        rec: null,
+        kind: 'child-process',
+        definite: false,
+        maybe: false,
+        pid: p.pid,
+        stack: parent.stack.stack,
+        describe: () => ({
+          description: `process ${p.pid} (${p.command.length > 120 ? `${p.command.slice(0, 119)}…` : p.command}), a descendant of child process ${parentPid ?? '?'} that is still running`,
+          hint: 'Stop the whole tree: spawn with `detached: true` and call `process.kill(-child.pid)`, or make the child stop its own children before it exits.',
+          details: { pid: p.pid, command: p.command, parentPid: parentPid ?? null },
+        }),
+      })
+    }
+  }
+  if (checkOther) {
+    const already = b.type === 'file' ? (s.reportedOther ?? null) : null
+    for (const [type, count] of otherDiff(b.before, already)) {
+      out.push({
+        rec: null,
+        kind: 'other',
+        definite: false,
+        maybe: false,
+        stack: undefined,
+        describe: () => ({
+          description: `${count} active ${type} resource${count > 1 ? 's' : ''} (from process.getActiveResourcesInfo())`,
+          hint: OTHER_HINTS[type] ?? 'Release it before the test ends; `process.getActiveResourcesInfo()` lists what is still active.',
+          details: { type, count },
+        }),
+      })
+    }
+  }
+  return out
+}
+
+function sleep(ms: number): Promise<void> {
+  const { setTimeout } = state().real
+  return new Promise((resolve) => setTimeout(resolve, ms))
+}
+
+/**
+ * Closes a bracket and returns what it leaked. Costs nothing when nothing was left over; otherwise
+ * re-checks until `settleMs` passes, and stops waiting early once only definite leaks remain (a
+ * listening server, an interval, a timer due after the deadline).
+ */
+export async function closeAndCollect(b: Bracket, opts: ResolvedOptions): Promise<Leak[]> {
+  const s = state()
+  const checkOther = !b.overlapped
+  const deadline = s.real.now() + opts.settleMs
+  const filter = (list: Candidate[]) =>
+    list.filter((c) => {
+      if (c.rec && isRunnerOwned(frames(c.rec))) {
+        c.rec.done = true
+        return false
+      }
+      if (isAllowed(c.kind, c.stack, b.allowed, opts.allow)) {
+        if (c.rec) c.rec.done = true
+        return false
+      }
+      return true
+    })
+  let found = filter(collect(b, opts, deadline, checkOther))
+  while (found.length > 0) {
+    const left = deadline - s.real.now()
+    if (left <= 0 || found.every((c) => c.definite)) break
+    // Wait for the soonest timer that is about to fire, else poll briefly.
+    let wait = Math.min(left, 10)
+    for (const c of found) {
+      const due = c.rec && !c.definite ? dueAt(c.rec) : null
+      if (due !== null) wait = Math.min(left, Math.max(1, due - s.real.now() + 1))
+    }
+    await sleep(wait)
+    found = filter(collect(b, opts, deadline, checkOther))
+  }
+  closeBracket(b)
+  found = found.filter((c) => !c.maybe)
+  const leaks: Leak[] = []
+  const pids: number[] = []
+  for (const c of found) {
+    if (c.rec) c.rec.done = true
+    const site = c.rec
+      ? formatSite(userFrame(frames(c.rec)))
+      : c.stack
+        ? formatSite(userFrame(parseFrames(c.stack)))
+        : null
+    const d = c.describe()
+    const kill = opts.killLeakedChildren && c.kind === 'child-process'
+    const pid = c.pid ?? (c.rec && c.kind === 'child-process' ? (c.rec.ref as { pid: number }).pid : undefined)
+    if (kill && pid !== undefined) pids.push(pid)
+    const ambiguous = c.rec?.ambiguous
+    const described = ambiguous
+      ? { ...d, description: `${d.description}, created while concurrent tests ran (${ambiguous.join(', ')})` }
+      : d
+    leaks.push(makeLeak(c.kind, described, site, kill ? { terminated: true } : {}))
+    if (c.kind === 'other' && b.type === 'test') {
+      const reported = (s.reportedOther ??= new Map())
+      const type = String(d.details.type)
+      reported.set(type, (reported.get(type) ?? 0) + Number(d.details.count))
+    }
+  }
+  if (pids.length) await terminate(pids, KILL_GRACE_MS, { sleep, now: s.real.now })
+  return leaks
+}
+
+export function resolveOptions(input: DetectorOptions | undefined): ResolvedOptions {
+  return { ...DEFAULTS, ...stripUndefined(input ?? {}) }
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>
+}
+
+/** A site shown to a person: relative to the working directory when it is inside it. */
+export function displaySite(site: string | null, cwd = process.cwd()): string {
+  if (!site) return 'an unknown place'
+  const m = /^(.*):(\d+):(\d+)$/.exec(site)
+  if (!m || !isAbsolute(m[1]!)) return site
+  const rel = relative(cwd, m[1]!)
+  return rel.startsWith('..') ? site : `${rel}:${m[2]}:${m[3]}`
+}

@@ -1,0 +1,213 @@
+// Cheap trackers: thin wrappers around the few calls that create OS resources. They cost one
+// record and one unformatted stack per resource, and nothing per promise.
+import { createRequire, syncBuiltinESMExports } from 'node:module'
+import { promisify } from 'node:util'
+import type * as NetNS from 'node:net'
+import type * as FsNS from 'node:fs'
+import type * as ChildProcessNS from 'node:child_process'
+import type * as WorkerNS from 'node:worker_threads'
+import type * as DgramNS from 'node:dgram'
+import type * as TimersNS from 'node:timers'
+import { state, track } from './registry.js'
+
+const require = createRequire(import.meta.url)
+
+export const MARK_ENV = 'LEAKGUARD_MARK'
+
+type AnyFn = (...args: any[]) => any
+
+function wrapTimer(original: AnyFn, repeat: boolean): AnyFn {
+  const wrapped = function (this: unknown, callback: unknown, ms?: unknown, ...rest: unknown[]) {
+    const timer = original.call(this, callback, ms, ...rest)
+    const delay = Math.max(1, Number(ms) || 1)
+    track('timer', timer, wrapped, { delay, repeat })
+    return timer
+  }
+  Object.defineProperty(wrapped, 'name', { value: original.name })
+  const custom = (original as unknown as Record<symbol, unknown>)[promisify.custom]
+  if (custom) Object.defineProperty(wrapped, promisify.custom, { value: custom })
+  return wrapped
+}
+
+function installTimers(): void {
+  const timers = require('node:timers') as typeof TimersNS
+  const setTimeoutWrapped = wrapTimer(timers.setTimeout, false)
+  const setIntervalWrapped = wrapTimer(timers.setInterval, true)
+  ;(timers as any).setTimeout = setTimeoutWrapped
+  ;(timers as any).setInterval = setIntervalWrapped
+  // globalThis.setTimeout is the same function as timers.setTimeout; replace both.
+  ;(globalThis as any).setTimeout = setTimeoutWrapped
+  ;(globalThis as any).setInterval = setIntervalWrapped
+}
+
+function installNet(): void {
+  const net = require('node:net') as typeof NetNS
+  const listen = net.Server.prototype.listen
+  net.Server.prototype.listen = function patchedListen(this: NetNS.Server, ...args: any[]) {
+    const rec = track('server', this, patchedListen, { listening: false })
+    if (rec) {
+      this.once('listening', () => {
+        rec.info.listening = true
+      })
+    }
+    return listen.apply(this, args as any)
+  } as typeof listen
+
+  const seen = new WeakSet<object>()
+  const connect = net.Socket.prototype.connect
+  net.Socket.prototype.connect = function patchedConnect(this: NetNS.Socket, ...args: any[]) {
+    if (!seen.has(this)) {
+      seen.add(this)
+      track('socket', this, patchedConnect)
+    }
+    return connect.apply(this, args as any)
+  } as typeof connect
+}
+
+function installDgram(): void {
+  const dgram = require('node:dgram') as typeof DgramNS
+  const createSocket = dgram.createSocket
+  ;(dgram as any).createSocket = function patchedCreateSocket(...args: any[]) {
+    const socket = (createSocket as AnyFn)(...args) as DgramNS.Socket
+    const rec = track('socket', socket, patchedCreateSocket, { udp: true, closed: false })
+    if (rec) socket.once('close', () => (rec.info.closed = true))
+    return socket
+  }
+}
+
+function installChildProcess(): void {
+  const cp = require('node:child_process') as typeof ChildProcessNS
+  const s = state()
+  const proto = cp.ChildProcess.prototype as any
+  const spawn = proto.spawn as AnyFn
+  proto.spawn = function patchedSpawn(this: ChildProcessNS.ChildProcess, options: any) {
+    const rec = track('child-process', this, patchedSpawn, {
+      command: Array.isArray(options?.args) ? options.args.join(' ') : String(options?.file ?? ''),
+    })
+    if (rec && options && Array.isArray(options.envPairs)) {
+      // A marker in the environment is inherited by grandchildren and survives re-parenting.
+      const seq = ++s.spawnSeq
+      s.spawns.set(seq, rec)
+      rec.info.seq = seq
+      rec.owner.spawned = true
+      const mark = `${s.markPrefix}${seq}`
+      const pairs = options.envPairs as string[]
+      const at = pairs.findIndex((p) => p.startsWith(`${MARK_ENV}=`))
+      if (at === -1) pairs.push(`${MARK_ENV}=${mark}`)
+      else pairs[at] = `${pairs[at]},${mark}`
+    }
+    return spawn.call(this, options)
+  }
+}
+
+function installWorker(): void {
+  const wt = require('node:worker_threads') as typeof WorkerNS
+  const Base = wt.Worker
+  class Worker extends Base {
+    constructor(...args: ConstructorParameters<typeof Base>) {
+      super(...args)
+      track('worker', this, Worker, { filename: String(args[0]) })
+    }
+  }
+  ;(wt as any).Worker = Worker
+}
+
+function installFs(): void {
+  const fs = require('node:fs') as typeof FsNS
+  const s = state()
+  /** Open raw descriptors created in a bracket: fd → record. */
+  const fds = s.fds
+  const note = (fd: number, path: unknown, skip: Function) => {
+    const rec = track('file-descriptor', {}, skip, { fd, path: String(path) })
+    if (rec) fds.set(fd, rec)
+  }
+  const forget = (fd: unknown) => {
+    if (typeof fd === 'number') fds.delete(fd)
+  }
+
+  const openSync = fs.openSync
+  ;(fs as any).openSync = function patchedOpenSync(path: FsNS.PathLike, ...rest: any[]) {
+    const fd = (openSync as AnyFn)(path, ...rest) as number
+    note(fd, path, patchedOpenSync)
+    return fd
+  }
+  const open = fs.open
+  ;(fs as any).open = function patchedOpen(path: FsNS.PathLike, ...rest: any[]) {
+    const cbIndex = rest.findIndex((a) => typeof a === 'function')
+    // The stack is taken now: in the callback it would only show Node's internals.
+    const rec = cbIndex === -1 ? null : track('file-descriptor', {}, patchedOpen, { path: String(path), pending: true })
+    if (rec) {
+      const cb = rest[cbIndex] as AnyFn
+      rest[cbIndex] = function (this: unknown, err: unknown, fd: number) {
+        rec.info.pending = false
+        if (!err && typeof fd === 'number') {
+          rec.info.fd = fd
+          fds.set(fd, rec)
+        } else {
+          rec.done = true
+        }
+        return cb.call(this, err, fd)
+      }
+    }
+    return (open as AnyFn)(path, ...rest)
+  }
+  const closeSync = fs.closeSync
+  ;(fs as any).closeSync = function patchedCloseSync(fd: number) {
+    forget(fd)
+    return closeSync(fd)
+  }
+  const close = fs.close
+  ;(fs as any).close = function patchedClose(fd: number, ...rest: any[]) {
+    forget(fd)
+    return (close as AnyFn)(fd, ...rest)
+  }
+
+  const promises = fs.promises as any
+  const openPromise = promises.open as AnyFn
+  promises.open = async function patchedOpenPromise(path: FsNS.PathLike, ...rest: any[]) {
+    // Capture the caller's stack before the first await loses it.
+    const rec = track('file-descriptor', {}, patchedOpenPromise, { path: String(path), pending: true })
+    try {
+      const handle = await openPromise(path, ...rest)
+      if (rec) {
+        ;(rec as { ref: object }).ref = handle
+        rec.info.fd = handle.fd
+        rec.info.fileHandle = true
+        rec.info.pending = false
+      }
+      return handle
+    } catch (error) {
+      if (rec) rec.done = true
+      throw error
+    }
+  }
+
+  const watch = fs.watch
+  ;(fs as any).watch = function patchedWatch(...args: any[]) {
+    const watcher = (watch as AnyFn)(...args) as FsNS.FSWatcher
+    const rec = track('watcher', watcher, patchedWatch, { path: String(args[0]), closed: false, api: 'fs.watch' })
+    if (rec) watcher.once('close', () => (rec.info.closed = true))
+    return watcher
+  }
+  const watchFile = fs.watchFile
+  ;(fs as any).watchFile = function patchedWatchFile(...args: any[]) {
+    const watcher = (watchFile as AnyFn)(...args) as FsNS.StatWatcher
+    track('watcher', watcher, patchedWatchFile, { path: String(args[0]), api: 'fs.watchFile' })
+    return watcher
+  }
+}
+
+/** Installs every tracker once per thread. */
+export function installHooks(): void {
+  const s = state()
+  if (s.installed) return
+  s.installed = true
+  installTimers()
+  installNet()
+  installDgram()
+  installChildProcess()
+  installWorker()
+  installFs()
+  // Named ESM imports of builtins (`import { setTimeout } from 'node:timers'`) see the wrappers.
+  syncBuiltinESMExports()
+}

@@ -1,0 +1,176 @@
+// Process-wide (per thread) detector state: brackets, tracked resources and who created them.
+// Kept on a global symbol so that every copy of leakguard loaded in one realm shares it.
+import { AsyncLocalStorage } from 'node:async_hooks'
+import { threadId } from 'node:worker_threads'
+import { captureStack, type StackHolder } from './stack.js'
+import type { LeakKind } from './types.js'
+
+export interface Bracket {
+  readonly id: number
+  readonly type: 'test' | 'file'
+  /** Full test name (suites joined with ` > `), or null for a file bracket. */
+  readonly name: string | null
+  readonly records: ResourceRecord[]
+  /** Counts of `process.getActiveResourcesInfo()` types when the bracket opened. */
+  readonly before: Map<string, number>
+  /** Kinds allowed by `allowLeaks()` inside this bracket. */
+  readonly allowed: Set<LeakKind>
+  /** Another test bracket was open at the same time (test.concurrent). */
+  overlapped: boolean
+  /** Child processes were spawned while this bracket owned resources. */
+  spawned: boolean
+  closed: boolean
+}
+
+export interface ResourceRecord {
+  readonly kind: LeakKind
+  readonly ref: object
+  readonly stack: StackHolder
+  readonly owner: Bracket
+  /** Names of the concurrent tests that were running when an ambiguous resource was created. */
+  readonly ambiguous: readonly string[] | null
+  readonly createdAt: number
+  /** Kind-specific facts noted at creation (delay, repeat, path, fd, spawn marker…). */
+  readonly info: Record<string, unknown>
+  /** Reported (or allowed) once: never reported again for the file. */
+  done: boolean
+}
+
+export interface DetectorState {
+  installed: boolean
+  enabled: boolean
+  nextId: number
+  file: Bracket | null
+  readonly openTests: Set<Bracket>
+  als: AsyncLocalStorage<Bracket> | null
+  /** Spawn markers of this thread: seq → record. */
+  readonly spawns: Map<number, ResourceRecord>
+  spawnSeq: number
+  /** Raw descriptors opened in a bracket and not closed yet: fd → record. */
+  readonly fds: Map<number, ResourceRecord>
+  readonly markPrefix: string
+  /** 'other' resources already blamed on tests of the current file, by type. */
+  reportedOther: Map<string, number> | null
+  /** Real timer functions, captured before anyone (us, fake timers) replaced them. */
+  readonly real: {
+    setTimeout: typeof globalThis.setTimeout
+    clearTimeout: typeof globalThis.clearTimeout
+    now: () => number
+  }
+}
+
+const KEY = Symbol.for('leakguard.detector.state')
+
+export function state(): DetectorState {
+  const g = globalThis as unknown as Record<symbol, DetectorState | undefined>
+  let s = g[KEY]
+  if (!s) {
+    s = {
+      installed: false,
+      enabled: false,
+      nextId: 1,
+      file: null,
+      openTests: new Set(),
+      als: null,
+      spawns: new Map(),
+      spawnSeq: 0,
+      fds: new Map(),
+      reportedOther: null,
+      markPrefix: `${process.pid}.${threadId}.`,
+      real: {
+        setTimeout: globalThis.setTimeout,
+        clearTimeout: globalThis.clearTimeout,
+        now: performance.now.bind(performance),
+      },
+    }
+    g[KEY] = s
+  }
+  return s
+}
+
+export function activeResourceCounts(): Map<string, number> {
+  const counts = new Map<string, number>()
+  for (const type of process.getActiveResourcesInfo()) counts.set(type, (counts.get(type) ?? 0) + 1)
+  return counts
+}
+
+export function openBracket(type: 'test' | 'file', name: string | null): Bracket {
+  const s = state()
+  const b: Bracket = {
+    id: s.nextId++,
+    type,
+    name,
+    records: [],
+    before: activeResourceCounts(),
+    allowed: new Set(),
+    overlapped: false,
+    spawned: false,
+    closed: false,
+  }
+  if (type === 'file') {
+    s.file = b
+    s.reportedOther = null
+  } else {
+    if (s.openTests.size > 0) {
+      b.overlapped = true
+      for (const other of s.openTests) other.overlapped = true
+    }
+    s.openTests.add(b)
+  }
+  return b
+}
+
+export function closeBracket(b: Bracket): void {
+  b.closed = true
+  const s = state()
+  if (b.type === 'test') s.openTests.delete(b)
+  else if (s.file === b) s.file = null
+}
+
+/** The bracket a resource created right now belongs to, and whether that is a guess. */
+function currentOwner(s: DetectorState): { owner: Bracket | null; ambiguous: string[] | null } {
+  const fromContext = s.als?.getStore()
+  if (fromContext && !fromContext.closed) return { owner: fromContext, ambiguous: null }
+  if (s.openTests.size === 1) {
+    for (const only of s.openTests) return { owner: only, ambiguous: null }
+  }
+  if (s.openTests.size > 1) {
+    // Never blame a clean test for a concurrent neighbour: the file answers for it.
+    return { owner: s.file, ambiguous: [...s.openTests].map((t) => t.name ?? '?') }
+  }
+  return { owner: s.file, ambiguous: null }
+}
+
+/** Notes a new resource; returns null when no bracket is open (outside a test run). */
+export function track(
+  kind: LeakKind,
+  ref: object,
+  skip: Function,
+  info: Record<string, unknown> = {},
+): ResourceRecord | null {
+  const s = state()
+  if (!s.enabled) return null
+  const { owner, ambiguous } = currentOwner(s)
+  if (!owner) return null
+  const rec: ResourceRecord = {
+    kind,
+    ref,
+    stack: captureStack(skip),
+    owner,
+    ambiguous,
+    createdAt: s.real.now(),
+    info,
+    done: false,
+  }
+  owner.records.push(rec)
+  return rec
+}
+
+/** `allowLeaks()` inside a test: the current bracket may keep resources of these kinds. */
+export function allowInCurrent(kinds: readonly LeakKind[]): boolean {
+  const s = state()
+  const { owner } = currentOwner(s)
+  if (!owner) return false
+  for (const k of kinds) owner.allowed.add(k)
+  return true
+}

@@ -1,0 +1,85 @@
+// Creation sites: capture a stack cheaply (V8 formats it lazily) and pick the user's frame from it.
+import { fileURLToPath } from 'node:url'
+import { dirname, sep } from 'node:path'
+
+export interface StackHolder {
+  stack?: string
+}
+
+const OWN_DIR = dirname(dirname(fileURLToPath(import.meta.url))) + sep
+
+/** Captures the current stack without formatting it; `skip` is the wrapper frame to hide. */
+export function captureStack(skip: Function): StackHolder {
+  const holder: StackHolder = {}
+  const limit = Error.stackTraceLimit
+  // Library frames (express, undici, pools) can be deep; the user's frame sits below them.
+  Error.stackTraceLimit = 40
+  Error.captureStackTrace(holder, skip)
+  Error.stackTraceLimit = limit
+  return holder
+}
+
+export interface Frame {
+  readonly fn: string | null
+  readonly file: string
+  readonly line: number
+  readonly col: number
+}
+
+const FRAME_RE = /^\s*at (?:(?:async )?(.*?) \()?(.+?):(\d+):(\d+)\)?$/
+
+export function parseFrames(stack: string | undefined): Frame[] {
+  if (!stack) return []
+  const frames: Frame[] = []
+  for (const line of stack.split('\n')) {
+    const m = FRAME_RE.exec(line)
+    if (!m) continue
+    let file = m[2]!
+    if (file.startsWith('file://')) {
+      try {
+        file = fileURLToPath(file)
+      } catch {
+        continue
+      }
+    }
+    frames.push({ fn: m[1] ?? null, file, line: Number(m[3]), col: Number(m[4]) })
+  }
+  return frames
+}
+
+function isInternal(file: string): boolean {
+  return file.startsWith('node:') || file.startsWith('internal/') || !file.includes('/') && !file.includes('\\')
+}
+
+function isLibrary(file: string): boolean {
+  return file.includes(`${sep}node_modules${sep}`) || file.startsWith(OWN_DIR)
+}
+
+/** The frame a user should look at: the first one in their own code, else the first library frame. */
+export function userFrame(frames: readonly Frame[]): Frame | null {
+  let library: Frame | null = null
+  for (const f of frames) {
+    if (isInternal(f.file)) continue
+    if (!isLibrary(f.file)) return f
+    // Vitest's own runner frames say nothing about who created the resource.
+    if (!library && !/[\\/]node_modules[\\/](?:vitest|@vitest)[\\/]/.test(f.file) && !f.file.startsWith(OWN_DIR)) {
+      library = f
+    }
+  }
+  return library
+}
+
+export function formatSite(frame: Frame | null): string | null {
+  return frame ? `${frame.file}:${frame.line}:${frame.col}` : null
+}
+
+/** True when no frame is outside Node internals, Vitest and leakguard: the runner's own resource. */
+export function isRunnerOwned(frames: readonly Frame[]): boolean {
+  if (frames.length === 0) return false
+  return frames.every(
+    (f) =>
+      isInternal(f.file) ||
+      f.file.startsWith(OWN_DIR) ||
+      /[\\/]node_modules[\\/](?:vitest|@vitest|tinypool|vite-node|tinyspy|birpc)[\\/]/.test(f.file),
+  )
+}

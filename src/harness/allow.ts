@@ -1,0 +1,17 @@
+// allowLeaks(): inside a test, lets it keep resources of some kinds.
+import { allowInCurrent, assertKind, type LeakKind } from '../detector/index.js'
+
+/**
+ * Lets the running test keep resources of the given kinds: they are not reported as leaks.
+ * Does nothing when leakguard is off.
+ * @example
+ * test('starts a shared cache', () => {
+ *   allowLeaks('timer')
+ *   startCacheRefresh()
+ * })
+ */
+export function allowLeaks(...kinds: LeakKind[]): void {
+  if (kinds.length === 0) throw new TypeError("leakguard: allowLeaks() needs at least one kind, e.g. allowLeaks('timer').")
+  kinds.forEach((k, i) => assertKind(k, `allowLeaks() argument ${i + 1}`))
+  allowInCurrent(kinds)
+}

@@ -1,0 +1,63 @@
+// The Vitest plugin: puts the setup file first and the reporter last, and hands both the options.
+import { fileURLToPath } from 'node:url'
+import { serializeAllow, validateOptions, type DetectorOptions } from '../detector/index.js'
+import { disabledByEnv, PROVIDE_KEY } from './env.js'
+
+export interface LeakguardOptions extends DetectorOptions {
+  /**
+   * Where the JSON report goes, relative to the Vitest root.
+   * @default '.leakguard/report.json'
+   */
+  readonly outputFile?: string
+}
+
+/** The part of Vite's Plugin this plugin uses. */
+export interface LeakguardPlugin {
+  readonly name: 'leakguard'
+  config(config: { test?: Record<string, any> }): void
+}
+
+const SETUP = fileURLToPath(new URL('../setup.js', import.meta.url))
+const REPORTER = fileURLToPath(new URL('../reporter.js', import.meta.url))
+
+function toArray<T>(v: T | readonly T[] | undefined): T[] {
+  return v === undefined ? [] : Array.isArray(v) ? [...v] : [v as T]
+}
+
+/**
+ * Checks every test for leaked resources.
+ * @example
+ * // vitest.config.ts
+ * import { defineConfig } from 'vitest/config'
+ * import { leakguard } from 'leakguard/vitest'
+ * export default defineConfig({ plugins: [leakguard()] })
+ */
+export function leakguard(options: LeakguardOptions = {}): LeakguardPlugin {
+  const resolved = validateOptions(options)
+  if (options.outputFile !== undefined && (typeof options.outputFile !== 'string' || options.outputFile === '')) {
+    throw new TypeError(`leakguard: \`outputFile\` must be a non-empty path; received ${JSON.stringify(options.outputFile)}.`)
+  }
+  return {
+    name: 'leakguard',
+    config(config) {
+      if (disabledByEnv()) return
+      const test = (config.test ??= {})
+      // First, so that its aroundEach is the outermost wrapper around every other hook.
+      test.setupFiles = [SETUP, ...toArray(test.setupFiles).filter((f) => f !== SETUP && f !== 'leakguard/setup')]
+      const reporters = test.reporters === undefined ? ['default'] : toArray(test.reporters)
+      test.reporters = [
+        ...reporters.filter((r) => r !== 'leakguard/reporter' && !(Array.isArray(r) && r[0] === 'leakguard/reporter')),
+        [REPORTER, options.outputFile ? { outputFile: options.outputFile } : {}],
+      ]
+      test.provide = {
+        ...test.provide,
+        [PROVIDE_KEY]: {
+          allow: serializeAllow(resolved.allow),
+          settleMs: resolved.settleMs,
+          unrefTimers: resolved.unrefTimers,
+          killLeakedChildren: resolved.killLeakedChildren,
+        },
+      }
+    },
+  }
+}

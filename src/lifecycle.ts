@@ -1,0 +1,2 @@
+// Production-safe lifecycle entry: never imports vitest.
+export {}
