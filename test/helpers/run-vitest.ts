@@ -1,0 +1,92 @@
+// Runs Vitest from code on fixture test files and returns what a test needs to assert on.
+import { readFileSync, mkdtempSync, rmSync } from 'node:fs'
+import { Writable } from 'node:stream'
+import { join, relative } from 'node:path'
+import { tmpdir } from 'node:os'
+import { startVitest } from 'vitest/node'
+import { leakguard, type LeakguardOptions } from 'leakguard/vitest'
+import type { Leak } from 'leakguard'
+import type { Report } from 'leakguard'
+
+export const ROOT = join(import.meta.dirname, '..', '..')
+
+export interface TestOutcome {
+  readonly state: string
+  readonly leaks: readonly Leak[]
+  readonly errors: readonly string[]
+}
+
+export interface FixtureRun {
+  /** Keyed by `file > full test name`, file relative to the fixture root. */
+  readonly tests: Map<string, TestOutcome>
+  /** File-level leaks, keyed by file. */
+  readonly files: Map<string, { leaks: readonly Leak[]; errors: readonly string[] }>
+  readonly report: Report
+  readonly output: string
+}
+
+class Sink extends Writable {
+  text = ''
+  override _write(chunk: Buffer, _enc: string, cb: () => void): void {
+    this.text += chunk.toString()
+    cb()
+  }
+}
+
+export async function runFixtures(
+  root: string,
+  include: string[],
+  options: { leakguard?: LeakguardOptions; pool?: 'forks' | 'threads'; env?: Record<string, string> } = {},
+): Promise<FixtureRun> {
+  const out = mkdtempSync(join(tmpdir(), 'leakguard-run-'))
+  const outputFile = join(out, 'report.json')
+  const sink = new Sink()
+  const exitCode = process.exitCode
+  const vitest = await startVitest(
+    'test',
+    [],
+    {
+      root,
+      config: false,
+      watch: false,
+      include,
+      pool: options.pool ?? 'forks',
+      env: options.env,
+    } as never,
+    { plugins: [leakguard({ ...options.leakguard, outputFile }) as never] },
+    { stdout: sink, stderr: sink },
+  )
+  try {
+    const tests = new Map<string, TestOutcome>()
+    const files = new Map<string, { leaks: readonly Leak[]; errors: readonly string[] }>()
+    for (const mod of vitest.state.getTestModules()) {
+      const file = relative(root, mod.moduleId)
+      files.set(file, {
+        leaks: (mod.meta().leaks ?? []) as Leak[],
+        errors: mod.errors().map((e) => `${e.name}: ${e.message}`),
+      })
+      for (const test of mod.children.allTests()) {
+        const result = test.result()
+        tests.set(`${file} > ${test.fullName}`, {
+          state: result.state,
+          leaks: (test.meta().leaks ?? []) as Leak[],
+          errors: (result.errors ?? []).map((e) => `${e.name}: ${e.message}`),
+        })
+      }
+    }
+    const report = JSON.parse(readFileSync(outputFile, 'utf8')) as Report
+    return { tests, files, report, output: sink.text }
+  } finally {
+    await vitest.close()
+    process.exitCode = exitCode
+    rmSync(out, { recursive: true, force: true })
+  }
+}
+
+/** `file:line` of the line carrying `// SITE:<name>` in a fixture file (absolute file path). */
+export function siteOf(file: string, name: string): string {
+  const lines = readFileSync(file, 'utf8').split('\n')
+  const at = lines.findIndex((l) => l.includes(`// SITE:${name}`))
+  if (at === -1) throw new Error(`no SITE:${name} marker in ${file}`)
+  return `${file}:${at + 1}:`
+}

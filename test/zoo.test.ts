@@ -1,0 +1,165 @@
+// The leak zoo: every kind of leak, every not-a-leak case, run through Vitest from code.
+import { beforeAll, describe, expect, test } from 'vitest'
+import { join, relative } from 'node:path'
+import { readFileSync } from 'node:fs'
+import { runFixtures, siteOf, type FixtureRun, type TestOutcome } from './helpers/run-vitest.js'
+
+const ZOO = join(import.meta.dirname, 'fixtures', 'zoo')
+const allowLine = readFileSync(join(ZOO, 'allow.test.ts'), 'utf8').split('\n').findIndex((l) => l.includes('allowed-by-config')) + 1
+
+function outcome(run: FixtureRun, file: string, name: string): TestOutcome {
+  const o = run.tests.get(`${file} > ${name}`)
+  if (!o) throw new Error(`no test "${name}" in ${file}; have: ${[...run.tests.keys()].join(', ')}`)
+  return o
+}
+
+interface LeakCase {
+  readonly file: string
+  readonly test: string
+  readonly kind: string
+  readonly site: string | null
+  readonly description: RegExp
+  readonly hint: RegExp
+}
+
+const LEAKS: readonly LeakCase[] = [
+  { file: 'timers.test.ts', test: 'leaks an interval', kind: 'timer', site: 'interval', description: /^setInterval every 1000 ms$/, hint: /clearInterval/ },
+  { file: 'timers.test.ts', test: 'leaks a 60 s timeout', kind: 'timer', site: 'timeout', description: /^setTimeout of 60000 ms$/, hint: /clearTimeout/ },
+  { file: 'timers.test.ts', test: 'leaks a timer made with node:timers', kind: 'timer', site: 'node-timers', description: /^setTimeout of 30000 ms$/, hint: /clearTimeout/ },
+  { file: 'servers.test.ts', test: 'servers > leaks an http server', kind: 'server', site: 'http-server', description: /^HTTP server listening on 127\.0\.0\.1:\d+$/, hint: /server\.close\(\)/ },
+  { file: 'servers.test.ts', test: 'servers > leaks a net server', kind: 'server', site: 'net-server', description: /^TCP server listening on 127\.0\.0\.1:\d+$/, hint: /server\.close\(\)/ },
+  { file: 'sockets.test.ts', test: 'leaks a TCP client socket', kind: 'socket', site: 'tcp', description: /^TCP connection to 127\.0\.0\.1:\d+$/, hint: /socket\.(end|destroy)\(\)/ },
+  { file: 'sockets.test.ts', test: 'leaks a UDP socket', kind: 'socket', site: 'udp', description: /^UDP socket bound to 127\.0\.0\.1:\d+$/, hint: /socket\.close\(\)/ },
+  { file: 'processes.test.ts', test: 'leaks a child process', kind: 'child-process', site: 'child', description: /^child process \d+ \(sleep 30\)$/, hint: /child\.kill\(\)/ },
+  { file: 'processes.test.ts', test: "leaks a detached, unref'd child", kind: 'child-process', site: 'detached', description: /^child process \d+ \(sleep 31\)$/, hint: /child\.kill\(\)/ },
+  { file: 'processes.test.ts', test: 'leaks a grandchild whose parent exited', kind: 'child-process', site: 'grandchild', description: /^process \d+ \(sleep 32\), a descendant of child process \d+/, hint: /process\.kill\(-child\.pid\)/ },
+  { file: 'workers-fds.test.ts', test: 'leaks a worker thread', kind: 'worker', site: 'worker', description: /^worker thread \d+ \(setInterval/, hint: /worker\.terminate\(\)/ },
+  { file: 'workers-fds.test.ts', test: 'leaks a file descriptor', kind: 'file-descriptor', site: 'fd', description: /^file descriptor \d+ open on .*workers-fds\.test\.ts$/, hint: /fs\.closeSync\(fd\)/ },
+  { file: 'workers-fds.test.ts', test: 'leaks a FileHandle', kind: 'file-descriptor', site: 'filehandle', description: /^FileHandle \(fd \d+\) open on .*workers-fds\.test\.ts$/, hint: /handle\.close\(\)/ },
+  { file: 'workers-fds.test.ts', test: 'leaks an fs.watch watcher', kind: 'watcher', site: 'watch', description: /^fs\.watch watcher on .*workers-fds\.test\.ts$/, hint: /watcher\.close\(\)/ },
+  { file: 'workers-fds.test.ts', test: 'leaks an fs.watchFile poller', kind: 'watcher', site: 'watchfile', description: /^fs\.watchFile poller on .*workers-fds\.test\.ts$/, hint: /unwatchFile/ },
+  { file: 'workers-fds.test.ts', test: 'leaks a message port', kind: 'other', site: null, description: /^1 active MessagePort resource/, hint: /port\.close\(\)/ },
+  { file: 'concurrent.test.ts', test: 'concurrent > the leaky one', kind: 'server', site: 'concurrent-server', description: /^HTTP server listening on 127\.0\.0\.1:\d+$/, hint: /server\.close\(\)/ },
+  { file: 'fake-timers.test.ts', test: 'a real leak is caught while fake timers are on', kind: 'server', site: 'fake-server', description: /^HTTP server listening/, hint: /server\.close\(\)/ },
+  { file: 'allow.test.ts', test: 'allowLeaks is per kind', kind: 'server', site: 'allow-server', description: /^TCP server listening/, hint: /server\.close\(\)/ },
+  { file: 'file-level.test.ts', test: 'hooks > a test leak is not reported again for the file', kind: 'timer', site: 'test-interval', description: /^setInterval every 2000 ms$/, hint: /clearInterval/ },
+]
+
+const CLEAN: readonly [string, string][] = [
+  ['timers.test.ts', 'a 5 ms timer is not a leak'],
+  ['timers.test.ts', 'a cleared interval is not a leak'],
+  ['timers.test.ts', "an unref'd timer is not a leak by default"],
+  ['servers.test.ts', 'servers > a closed server is not a leak'],
+  ['servers.test.ts', 'servers > fetch() to a server from beforeAll is not a leak'],
+  ['servers.test.ts', 'servers > http.get() to a server from beforeAll is not a leak'],
+  ['sockets.test.ts', 'a destroyed socket is not a leak'],
+  ['processes.test.ts', 'a child that was stopped is not a leak'],
+  ['processes.test.ts', 'a child that finished is not a leak'],
+  ['workers-fds.test.ts', 'a terminated worker is not a leak'],
+  ['workers-fds.test.ts', 'a closed descriptor is not a leak'],
+  ['concurrent.test.ts', 'concurrent > a clean neighbour'],
+  ['fake-timers.test.ts', 'fake timers are not leaks'],
+  ['allow.test.ts', 'allowLeaks lets a test keep a timer'],
+  ['allow.test.ts', 'an allow entry by site'],
+  ['file-level.test.ts', 'hooks > a clean test in a leaky file passes'],
+]
+
+// Both pools: in `threads`, files run side by side in one process, so process-wide probes
+// (descriptors, descendant processes) must not blame a test of another thread.
+describe.each(['forks', 'threads'] as const)('%s pool', (pool) => {
+  let run: FixtureRun
+  beforeAll(async () => {
+    run = await runFixtures(ZOO, ['*.test.ts'], {
+      pool,
+      leakguard: { allow: [{ kind: 'timer', site: new RegExp(`allow\\.test\\.ts:${allowLine}:`) }] },
+    })
+  })
+
+  describe('leaks are caught', () => {
+    test.each(LEAKS)('$file > $test', (c) => {
+      const o = outcome(run, c.file, c.test)
+      expect(o.state).toBe('failed')
+      expect(o.leaks).toHaveLength(1)
+      const leak = o.leaks[0]!
+      expect(leak.kind).toBe(c.kind)
+      expect(leak.description).toMatch(c.description)
+      expect(leak.hint).toMatch(c.hint)
+      if (c.site === null) expect(leak.site).toBeNull()
+      else expect(leak.site).toContain(siteOf(join(ZOO, c.file), c.site))
+      // The failure message names the resource, where it was created and the fix.
+      expect(o.errors).toHaveLength(1)
+      expect(o.errors[0]).toMatch(/^LeakError: 1 resource leaked by this test:/)
+      expect(o.errors[0]).toContain(leak.description)
+      expect(o.errors[0]).toContain(leak.hint)
+      if (c.site !== null) expect(o.errors[0]).toContain(`created at ${relative(process.cwd(), siteOf(join(ZOO, c.file), c.site))}`)
+      expect(o.errors[0]).toContain(`allowLeaks('${c.kind}')`)
+    })
+  })
+
+  describe('not leaks', () => {
+    test.each(CLEAN)('%s > %s', (file, name) => {
+      const o = outcome(run, file, name)
+      expect(o.errors).toEqual([])
+      expect(o.state).toBe('passed')
+      expect(o.leaks).toEqual([])
+    })
+  })
+
+  describe('file-level leaks', () => {
+    test('module scope and beforeAll leaks are reported for the file, test leaks are not repeated', () => {
+      const f = run.files.get('file-level.test.ts')!
+      const sites = f.leaks.map((l) => `${l.kind} ${l.site}`)
+      expect(f.leaks).toHaveLength(2)
+      expect(sites).toEqual(
+        expect.arrayContaining([
+          expect.stringContaining(`timer ${siteOf(join(ZOO, 'file-level.test.ts'), 'module-interval')}`),
+          expect.stringContaining(`server ${siteOf(join(ZOO, 'file-level.test.ts'), 'beforeall-server')}`),
+        ]),
+      )
+      expect(f.errors.join('\n')).toMatch(/LeakError: 2 resources leaked by this file outside its tests/)
+    })
+
+    test('files without file-level leaks carry none', () => {
+      for (const [file, f] of run.files) {
+        if (file === 'file-level.test.ts') continue
+        expect({ file, leaks: f.leaks }).toEqual({ file, leaks: [] })
+      }
+    })
+  })
+
+  describe('report.json', () => {
+    test('lists every leak once, with file, test, kind, description and a root-relative site', () => {
+      const testLeaks = run.report.leaks.filter((l) => l.test !== null)
+      expect(run.report.schemaVersion).toBe(1)
+      expect(testLeaks).toHaveLength(LEAKS.length)
+      for (const c of LEAKS) {
+        const entry = run.report.leaks.find((l) => l.file === c.file && l.test === c.test)
+        expect(entry, `${c.file} > ${c.test}`).toBeDefined()
+        expect(entry!.kind).toBe(c.kind)
+        expect(entry!.phase).toBe('test')
+        if (c.site !== null) expect(entry!.site).toMatch(new RegExp(`^${c.file.replace('.', '\\.')}:\\d+:\\d+$`))
+      }
+      const fileLeaks = run.report.leaks.filter((l) => l.test === null)
+      expect(fileLeaks.map((l) => [l.file, l.kind, l.phase]).sort()).toEqual([
+        ['file-level.test.ts', 'server', 'file'],
+        ['file-level.test.ts', 'timer', 'file'],
+      ])
+    })
+  })
+
+  describe('processes', () => {
+    test('leaked processes were terminated: none is alive after the run', () => {
+      const pids = run.report.leaks.filter((l) => l.kind === 'child-process').map((l) => Number(l.details.pid))
+      expect(pids).toHaveLength(3)
+      for (const pid of pids) {
+        let state = 'gone'
+        try {
+          const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+          // A zombie has exited; only its exit status is left for a parent to collect.
+          state = stat.charAt(stat.lastIndexOf(')') + 2) === 'Z' ? 'gone' : stat
+        } catch {}
+        expect(state, `process ${pid}`).toBe('gone')
+      }
+    })
+  })
+})
