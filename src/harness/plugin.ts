@@ -18,6 +18,8 @@ export interface LeakguardPlugin {
 }
 
 const SETUP = fileURLToPath(new URL('../setup.js', import.meta.url))
+/** leakguard's own files, to run natively rather than through Vite's transform (it costs ~0.2 s a file). */
+const OWN_DIST = new RegExp(`^${fileURLToPath(new URL('../', import.meta.url)).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`)
 const REPORTER = fileURLToPath(new URL('../reporter.js', import.meta.url))
 
 function toArray<T>(v: T | readonly T[] | undefined): T[] {
@@ -49,6 +51,9 @@ export function leakguard(options: LeakguardOptions = {}): LeakguardPlugin {
         ...reporters.filter((r) => r !== 'leakguard/reporter' && !(Array.isArray(r) && r[0] === 'leakguard/reporter')),
         [REPORTER, options.outputFile ? { outputFile: options.outputFile } : {}],
       ]
+      const server = (test.server ??= {})
+      const deps = (server.deps ??= {})
+      deps.external = [...toArray(deps.external), OWN_DIST]
       test.provide = {
         ...test.provide,
         [PROVIDE_KEY]: {
