@@ -9,5 +9,6 @@ export default defineConfig({
     exclude: ['test/fixtures/**', 'node_modules/**'],
     testTimeout: 30_000,
     hookTimeout: 60_000,
+    typecheck: { enabled: true, tsconfig: 'tsconfig.test.json', include: ['test/**/*.test-d.ts'] },
   },
 })

@@ -25,6 +25,11 @@ export interface FixtureRun {
   readonly output: string
 }
 
+// Vitest 4 declares TaskMeta in @vitest/runner, which `declare module 'vitest'` does not reach.
+function leaksOf(meta: object): Leak[] {
+  return ((meta as { leaks?: Leak[] }).leaks ?? []) as Leak[]
+}
+
 class Sink extends Writable {
   text = ''
   override _write(chunk: Buffer, _enc: string, cb: () => void): void {
@@ -62,14 +67,14 @@ export async function runFixtures(
     for (const mod of vitest.state.getTestModules()) {
       const file = relative(root, mod.moduleId)
       files.set(file, {
-        leaks: (mod.meta().leaks ?? []) as Leak[],
+        leaks: leaksOf(mod.meta()),
         errors: mod.errors().map((e) => `${e.name}: ${e.message}`),
       })
       for (const test of mod.children.allTests()) {
         const result = test.result()
         tests.set(`${file} > ${test.fullName}`, {
           state: result.state,
-          leaks: (test.meta().leaks ?? []) as Leak[],
+          leaks: leaksOf(test.meta()),
           errors: (result.errors ?? []).map((e) => `${e.name}: ${e.message}`),
         })
       }

@@ -159,6 +159,53 @@ describe('drain', () => {
     }
   })
 
+  test('a response whose keep-alive headers went out before the drain still gets its socket closed when it ends', async () => {
+    const release = deferred()
+    const server = track(
+      createLifecycleServer({
+        logger: false,
+        drainTimeout: 5_000,
+        handler: async (_req, res) => {
+          res.writeHead(200, { 'Content-Type': 'text/plain' })
+          res.write('first ')
+          await release.promise
+          res.end('last')
+        },
+      }),
+    )
+    server.server.keepAliveTimeout = 60_000
+    await server.start()
+    const agent = new http.Agent({ keepAlive: true })
+    try {
+      const firstChunk = deferred()
+      const reply = new Promise<{ connection: string | undefined; body: string; socketClosed: Promise<unknown> }>((resolve, reject) => {
+        const req = http.get(`${server.url}/stream`, { agent }, (res) => {
+          let body = ''
+          res.setEncoding('utf8')
+          res.on('data', (chunk: string) => {
+            body += chunk
+            firstChunk.resolve()
+          })
+          res.on('end', () => resolve({ connection: res.headers.connection, body, socketClosed: socketClosed }))
+        })
+        const socketClosed = new Promise((r) => req.once('socket', (socket) => socket.once('close', r)))
+        req.on('error', reject)
+      })
+      await firstChunk.promise
+      const began = performance.now()
+      const stopped = server.stop()
+      release.resolve()
+      const { connection, body, socketClosed } = await reply
+      expect(connection).toBe('keep-alive') // too late to say close: the headers were already sent
+      expect(body).toBe('first last')
+      await expect(stopped).resolves.toMatchObject({ forced: 0, timedOut: false })
+      expect(performance.now() - began).toBeLessThan(1_000)
+      await socketClosed
+    } finally {
+      agent.destroy()
+    }
+  })
+
   test('a hung request is destroyed at drainTimeout and reported', async () => {
     const entered = deferred()
     const warnings: string[] = []

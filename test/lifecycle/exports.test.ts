@@ -1,0 +1,45 @@
+// The entry point's promises: importing it changes nothing global, and src/lifecycle stays self-contained.
+import { readdirSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { expect, test } from 'vitest'
+
+const SRC = join(import.meta.dirname, '..', '..', 'src')
+
+test('importing leakguard/lifecycle installs no process handlers and starts nothing', async () => {
+  const events = ['SIGTERM', 'SIGINT', 'SIGHUP', 'uncaughtException', 'unhandledRejection', 'exit', 'beforeExit'] as const
+  const before = events.map((e) => process.listenerCount(e))
+  const resourcesBefore = process.getActiveResourcesInfo().length
+  const lifecycle = await import('../../src/lifecycle.js')
+  expect(events.map((e) => process.listenerCount(e))).toEqual(before)
+  expect(process.getActiveResourcesInfo().length).toBe(resourcesBefore)
+  expect(Object.keys(lifecycle).sort()).toEqual([
+    'DependencyUnavailableError',
+    'EXIT_DEPENDENCY_UNAVAILABLE',
+    'EXIT_FAILURE',
+    'EXIT_INVALID_CONFIG',
+    'EXIT_OK',
+    'EXIT_PORT_UNAVAILABLE',
+    'ExitCode',
+    'PortUnavailableError',
+    'connectWithBackoff',
+    'createChildRegistry',
+    'createLifecycle',
+    'createLifecycleServer',
+    'createServerGroup',
+  ])
+  expect(lifecycle.ExitCode).toEqual({ OK: 0, FAILURE: 1, DEPENDENCY_UNAVAILABLE: 70, INVALID_CONFIG: 71, PORT_UNAVAILABLE: 72 })
+  expect(Object.isFrozen(lifecycle.ExitCode)).toBe(true)
+})
+
+test('src/lifecycle imports only node builtins and its own files (never vitest)', () => {
+  const files = ['lifecycle.ts', ...readdirSync(join(SRC, 'lifecycle')).map((f) => `lifecycle/${f}`)]
+  for (const file of files) {
+    const text = readFileSync(join(SRC, file), 'utf8')
+    const specifiers = [...text.matchAll(/(?:^|\n)\s*(?:import|export)\b[^'"]*?from\s+['"]([^'"]+)['"]/g)].map((m) => m[1]!)
+    const dynamic = [...text.matchAll(/\bimport\(\s*['"]([^'"]+)['"]/g)].map((m) => m[1]!)
+    for (const specifier of [...specifiers, ...dynamic]) {
+      const ok = specifier.startsWith('node:') || (file === 'lifecycle.ts' ? specifier.startsWith('./lifecycle/') : specifier.startsWith('./'))
+      expect(ok, `${file} imports ${specifier}`).toBe(true)
+    }
+  }
+})
