@@ -79,6 +79,10 @@ function collect(b: Bracket, opts: ResolvedOptions, deadline: number, checkOther
   const livePids = new Set<number>()
   for (const rec of b.records) {
     if (rec.done) continue
+    if (s.ignored.has(rec.ref)) {
+      rec.done = true
+      continue
+    }
     const live = liveness(rec, opts.unrefTimers)
     if (live === 'no') continue
     if (rec.kind === 'child-process') livePids.add((rec.ref as { pid: number }).pid)

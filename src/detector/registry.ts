@@ -49,6 +49,8 @@ export interface DetectorState {
   /** Raw descriptors opened in a bracket and not closed yet: fd → record. */
   readonly fds: Map<number, ResourceRecord>
   readonly markPrefix: string
+  /** Resources a leakguard fixture owns and releases itself: never a test's leak. */
+  readonly ignored: WeakSet<object>
   /** 'other' resources already blamed on tests of the current file, by type. */
   reportedOther: Map<string, number> | null
   /** Real timer functions, captured before anyone (us, fake timers) replaced them. */
@@ -76,6 +78,7 @@ export function state(): DetectorState {
       spawnSeq: 0,
       fds: new Map(),
       reportedOther: null,
+      ignored: new WeakSet(),
       markPrefix: `${process.pid}.${threadId}.`,
       real: {
         setTimeout: globalThis.setTimeout,
@@ -173,4 +176,9 @@ export function allowInCurrent(kinds: readonly LeakKind[]): boolean {
   if (!owner) return false
   for (const k of kinds) owner.allowed.add(k)
   return true
+}
+
+/** Marks a resource as owned by a leakguard fixture, which guarantees its release. */
+export function ignoreResource(ref: object): void {
+  state().ignored.add(ref)
 }
