@@ -5,8 +5,9 @@ import { leakguard } from 'leakguard/vitest'
 export default defineConfig({
   plugins: [leakguard()],
   test: {
-    include: ['test/**/*.test.ts'],
-    exclude: ['test/fixtures/**', 'node_modules/**'],
+    include: ['test/**/*.test.ts', 'examples/**/*.test.ts'],
+    // Fixtures leak on purpose; tests run them through Vitest from code. So does the quick start.
+    exclude: ['test/fixtures/**', 'examples/quick-start/**', 'node_modules/**'],
     testTimeout: 30_000,
     hookTimeout: 60_000,
     typecheck: { enabled: true, tsconfig: 'tsconfig.test.json', include: ['test/**/*.test-d.ts'] },
