@@ -25,7 +25,7 @@ export type RequestHandler<C> = (
   req: IncomingMessage,
   res: ServerResponse,
   ctx: RequestContext<C>,
-) => void | Promise<void>
+) => unknown
 
 /** A readiness check: resolve `true` when the dependency is usable. A throw, `false` or a timeout means not ready. */
 export type HealthCheck = () => boolean | Promise<boolean>
