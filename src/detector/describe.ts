@@ -212,11 +212,17 @@ export function describe(rec: ResourceRecord): Described {
             hint: 'Close it with `await handle.close()`.',
             details: { fd, path },
           }
-        : {
-            description: `file descriptor ${fd} open on ${path}`,
-            hint: 'Close it with `fs.closeSync(fd)` (or `stream.destroy()` for a file stream).',
-            details: { fd, path },
-          }
+        : rec.info.stream
+          ? {
+              description: `file stream (fd ${fd}) open on ${path}`,
+              hint: "Close it with `stream.destroy()`, or read or write it to the end and await its 'close' event.",
+              details: { fd, path, stream: true },
+            }
+          : {
+              description: `file descriptor ${fd} open on ${path}`,
+              hint: 'Close it with `fs.closeSync(fd)`.',
+              details: { fd, path },
+            }
     }
     case 'watcher': {
       const path = String(rec.info.path ?? '?')

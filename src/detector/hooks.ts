@@ -9,6 +9,7 @@ import type * as WorkerNS from 'node:worker_threads'
 import type * as DgramNS from 'node:dgram'
 import type * as TimersNS from 'node:timers'
 import { state, track } from './registry.js'
+import { captureStack, type StackHolder } from './stack.js'
 
 const require = createRequire(import.meta.url)
 
@@ -131,11 +132,38 @@ function installFs(): void {
     note(fd, path, patchedOpenSync)
     return fd
   }
+  // A file stream opens its descriptor on a later tick, from Node's internals: the stack that
+  // says who made it is taken when the stream is created, and matched to the open by path.
+  const streamStacks = new Map<unknown, StackHolder[]>()
+  for (const name of ['createReadStream', 'createWriteStream'] as const) {
+    const create = fs[name] as AnyFn
+    ;(fs as any)[name] = function patchedCreateStream(path: unknown, ...rest: any[]) {
+      const stream = create(path, ...rest)
+      if (s.enabled && typeof (stream as { fd?: unknown }).fd !== 'number') {
+        const list = streamStacks.get(stream.path) ?? []
+        list.push(captureStack(patchedCreateStream))
+        streamStacks.set(stream.path, list)
+      }
+      return stream
+    }
+  }
+  const takeStreamStack = (path: unknown): StackHolder | undefined => {
+    const list = streamStacks.get(path)
+    if (!list) return undefined
+    const stack = list.shift()
+    if (list.length === 0) streamStacks.delete(path)
+    return stack
+  }
+
   const open = fs.open
   ;(fs as any).open = function patchedOpen(path: FsNS.PathLike, ...rest: any[]) {
     const cbIndex = rest.findIndex((a) => typeof a === 'function')
+    const streamStack = takeStreamStack(path)
     // The stack is taken now: in the callback it would only show Node's internals.
-    const rec = cbIndex === -1 ? null : track('file-descriptor', {}, patchedOpen, { path: String(path), pending: true })
+    const rec =
+      cbIndex === -1
+        ? null
+        : track('file-descriptor', {}, patchedOpen, { path: String(path), pending: true, stream: !!streamStack }, streamStack)
     if (rec) {
       const cb = rest[cbIndex] as AnyFn
       rest[cbIndex] = function (this: unknown, err: unknown, fd: number) {

@@ -150,6 +150,7 @@ export function track(
   ref: object,
   skip: Function,
   info: Record<string, unknown> = {},
+  stack?: StackHolder,
 ): ResourceRecord | null {
   const s = state()
   if (!s.enabled) return null
@@ -158,7 +159,7 @@ export function track(
   const rec: ResourceRecord = {
     kind,
     ref,
-    stack: captureStack(skip),
+    stack: stack ?? captureStack(skip),
     owner,
     ambiguous,
     createdAt: s.real.now(),

@@ -73,13 +73,18 @@ export function formatSite(frame: Frame | null): string | null {
   return frame ? `${frame.file}:${frame.line}:${frame.col}` : null
 }
 
-/** True when no frame is outside Node internals, Vitest and leakguard: the runner's own resource. */
+const RUNNER = /[\\/]node_modules[\\/](?:vitest|@vitest|tinypool|vite-node|tinyspy|birpc)[\\/]/
+
+/**
+ * True when the stack shows the test runner and nothing outside Node internals, the runner and
+ * leakguard: the runner's own resource. A stack of Node internals alone (a file stream opening its
+ * descriptor on a later tick) is not enough: that is still the user's.
+ */
 export function isRunnerOwned(frames: readonly Frame[]): boolean {
-  if (frames.length === 0) return false
-  return frames.every(
-    (f) =>
-      isInternal(f.file) ||
-      f.file.startsWith(OWN_DIR) ||
-      /[\\/]node_modules[\\/](?:vitest|@vitest|tinypool|vite-node|tinyspy|birpc)[\\/]/.test(f.file),
-  )
+  let runner = false
+  for (const f of frames) {
+    if (RUNNER.test(f.file)) runner = true
+    else if (!isInternal(f.file) && !f.file.startsWith(OWN_DIR)) return false
+  }
+  return runner
 }

@@ -41,7 +41,13 @@ class Sink extends Writable {
 export async function runFixtures(
   root: string,
   include: string[],
-  options: { leakguard?: LeakguardOptions; pool?: 'forks' | 'threads'; env?: Record<string, string> } = {},
+  options: {
+    leakguard?: LeakguardOptions
+    pool?: 'forks' | 'threads'
+    env?: Record<string, string>
+    /** Wire leakguard by hand (setupFiles, reporters, provide) instead of the plugin. */
+    manual?: { provide?: Record<string, unknown> }
+  } = {},
 ): Promise<FixtureRun> {
   const out = mkdtempSync(join(tmpdir(), 'leakguard-run-'))
   const outputFile = join(out, 'report.json')
@@ -57,8 +63,15 @@ export async function runFixtures(
       include,
       pool: options.pool ?? 'forks',
       env: options.env,
+      ...(options.manual
+        ? {
+            setupFiles: ['leakguard/setup'],
+            reporters: ['default', ['leakguard/reporter', { outputFile }]],
+            provide: options.manual.provide,
+          }
+        : {}),
     } as never,
-    { plugins: [leakguard({ ...options.leakguard, outputFile }) as never] },
+    options.manual ? {} : { plugins: [leakguard({ ...options.leakguard, outputFile }) as never] },
     { stdout: sink, stderr: sink },
   )
   try {
