@@ -45,6 +45,8 @@ export async function runFixtures(
     leakguard?: LeakguardOptions
     pool?: 'forks' | 'threads'
     env?: Record<string, string>
+    /** Working directory while Vitest runs: paths in messages are relative to it. */
+    cwd?: string
     /** Wire leakguard by hand (setupFiles, reporters, provide) instead of the plugin. */
     manual?: { provide?: Record<string, unknown> }
   } = {},
@@ -53,6 +55,8 @@ export async function runFixtures(
   const outputFile = join(out, 'report.json')
   const sink = new Sink()
   const exitCode = process.exitCode
+  const cwd = process.cwd()
+  if (options.cwd) process.chdir(options.cwd)
   const vitest = await startVitest(
     'test',
     [],
@@ -96,6 +100,7 @@ export async function runFixtures(
     return { tests, files, report, output: sink.text }
   } finally {
     await vitest.close()
+    process.chdir(cwd)
     process.exitCode = exitCode
     rmSync(out, { recursive: true, force: true })
   }
