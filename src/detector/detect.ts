@@ -2,7 +2,7 @@
 import { relative, isAbsolute } from 'node:path'
 import { activeResourceCounts, closeBracket, state, type Bracket, type ResourceRecord } from './registry.js'
 import { describe, dueAt, isDefinite, liveness, makeLeak, type Described } from './describe.js'
-import { canScanDescendants, findDescendantsWithPs, findMarkedProcesses, terminate, type ProcessInfo } from './processes.js'
+import type { ProcessInfo } from './processes.js'
 import { formatSite, isRunnerOwned, parseFrames, userFrame } from './stack.js'
 import type { AllowEntry, DetectorOptions, Leak, LeakKind } from './types.js'
 
@@ -21,6 +21,9 @@ export const DEFAULTS: ResolvedOptions = {
 }
 
 const KILL_GRACE_MS = 500
+
+// Process scanning is loaded only once a test has spawned something: most files never do.
+let processes: typeof import('./processes.js') | null = null
 
 // Handle types the kinds above already cover, and requests that finish by themselves.
 const COVERED_TYPES = new Set([
@@ -95,7 +98,8 @@ function collect(b: Bracket, opts: ResolvedOptions, deadline: number, checkOther
       stack: rec.stack.stack,
     })
   }
-  if (b.spawned) {
+  if (b.spawned && processes) {
+    const { canScanDescendants, findDescendantsWithPs, findMarkedProcesses } = processes
     const mine = (seq: number) => {
       const rec = s.spawns.get(seq)
       return rec && rec.owner === b ? rec : null
@@ -161,6 +165,7 @@ function sleep(ms: number): Promise<void> {
 export async function closeAndCollect(b: Bracket, opts: ResolvedOptions): Promise<Leak[]> {
   const s = state()
   const checkOther = !b.overlapped
+  if (b.spawned) processes ??= await import('./processes.js')
   const deadline = s.real.now() + opts.settleMs
   const filter = (list: Candidate[]) =>
     list.filter((c) => {
@@ -213,7 +218,7 @@ export async function closeAndCollect(b: Bracket, opts: ResolvedOptions): Promis
       reported.set(type, (reported.get(type) ?? 0) + Number(d.details.count))
     }
   }
-  if (pids.length) await terminate(pids, KILL_GRACE_MS, { sleep, now: s.real.now })
+  if (pids.length) await processes!.terminate(pids, KILL_GRACE_MS, { sleep, now: s.real.now })
   return leaks
 }
 

@@ -1,17 +1,12 @@
 // The per-test and per-file brackets, armed inside each Vitest worker (this is the side effect).
 import { AsyncLocalStorage } from 'node:async_hooks'
 import * as vitest from 'vitest'
-import {
-  closeAndCollect,
-  deserializeAllow,
-  installHooks,
-  LeakError,
-  openBracket,
-  state,
-  validateOptions,
-  type ResolvedOptions,
-  type SerializedAllow,
-} from '../detector/index.js'
+// Only what every file needs is imported here; errors load on the first leak.
+import { closeAndCollect, type ResolvedOptions } from '../detector/detect.js'
+import { installHooks } from '../detector/hooks.js'
+import { deserializeAllow, validateOptions, type SerializedAllow } from '../detector/options.js'
+import { openBracket, state } from '../detector/registry.js'
+import type { Leak } from '../detector/types.js'
 import { disabledByEnv, PROVIDE_KEY } from './env.js'
 
 interface TaskLike {
@@ -44,6 +39,11 @@ function readOptions(): ResolvedOptions {
   })
 }
 
+async function leakError(leaks: Leak[], scope: 'test' | 'file'): Promise<Error> {
+  const { LeakError } = await import('../detector/errors.js')
+  return new LeakError(leaks, scope)
+}
+
 function arm(): void {
   const { aroundAll, aroundEach } = vitest as unknown as Record<string, ((...args: any[]) => void) | undefined>
   if (typeof aroundEach !== 'function' || typeof aroundAll !== 'function') {
@@ -64,7 +64,7 @@ function arm(): void {
     const leaks = await closeAndCollect(file, options)
     if (leaks.length > 0) {
       if (suite) suite.meta.leaks = leaks
-      throw new LeakError(leaks, 'file')
+      throw await leakError(leaks, 'file')
     }
   })
 
@@ -81,7 +81,7 @@ function arm(): void {
     const leaks = await closeAndCollect(bracket, options)
     if (leaks.length > 0) {
       task.meta.leaks = leaks
-      throw new LeakError(leaks, 'test')
+      throw await leakError(leaks, 'test')
     }
   })
 }
