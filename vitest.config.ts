@@ -8,6 +8,7 @@ export default defineConfig({
     include: ['test/**/*.test.ts', 'examples/**/*.test.ts'],
     // Fixtures leak on purpose; tests run them through Vitest from code. So does the quick start.
     exclude: ['test/fixtures/**', 'examples/quick-start/**', 'node_modules/**'],
+    globalSetup: ['test/global-setup.ts'],
     testTimeout: 30_000,
     hookTimeout: 60_000,
     typecheck: { enabled: true, tsconfig: 'tsconfig.test.json', include: ['test/**/*.test-d.ts'] },
