@@ -8,7 +8,7 @@ import type * as ChildProcessNS from 'node:child_process'
 import type * as WorkerNS from 'node:worker_threads'
 import type * as DgramNS from 'node:dgram'
 import type * as TimersNS from 'node:timers'
-import { state, track } from './registry.js'
+import { currentOwner, state, track } from './registry.js'
 import { captureStack, type StackHolder } from './stack.js'
 
 const require = createRequire(import.meta.url)
@@ -18,8 +18,23 @@ export const MARK_ENV = 'LEAKGUARD_MARK'
 type AnyFn = (...args: any[]) => any
 
 function wrapTimer(original: AnyFn, repeat: boolean): AnyFn {
+  const s = state()
   const wrapped = function (this: unknown, callback: unknown, ms?: unknown, ...rest: unknown[]) {
-    const timer = original.call(this, callback, ms, ...rest)
+    let cb = callback
+    const owner = s.enabled && typeof callback === 'function' ? currentOwner(s).owner : null
+    if (owner) {
+      const fn = callback as AnyFn
+      cb = function (this: unknown, ...args: unknown[]) {
+        const previous = s.timerOwner
+        s.timerOwner = owner
+        try {
+          return fn.apply(this, args)
+        } finally {
+          s.timerOwner = previous
+        }
+      }
+    }
+    const timer = original.call(this, cb, ms, ...rest)
     const delay = Math.max(1, Number(ms) || 1)
     track('timer', timer, wrapped, { delay, repeat })
     return timer

@@ -43,6 +43,8 @@ export interface DetectorState {
   file: Bracket | null
   readonly openTests: Set<Bracket>
   als: AsyncLocalStorage<Bracket> | null
+  /** Set while a timer callback runs: the bracket that created the timer. */
+  timerOwner: Bracket | null
   /** Spawn markers of this thread: seq → record. */
   readonly spawns: Map<number, ResourceRecord>
   spawnSeq: number
@@ -74,6 +76,7 @@ export function state(): DetectorState {
       file: null,
       openTests: new Set(),
       als: null,
+      timerOwner: null,
       spawns: new Map(),
       spawnSeq: 0,
       fds: new Map(),
@@ -131,7 +134,11 @@ export function closeBracket(b: Bracket): void {
 }
 
 /** The bracket a resource created right now belongs to, and whether that is a guess. */
-function currentOwner(s: DetectorState): { owner: Bracket | null; ambiguous: string[] | null } {
+export function currentOwner(s: DetectorState): { owner: Bracket | null; ambiguous: string[] | null } {
+  // A timer firing belongs to whoever created it, not to the test that happens to be running;
+  // once that test is over, what its timers create answers to the file.
+  const fromTimer = s.timerOwner
+  if (fromTimer) return { owner: fromTimer.closed ? s.file : fromTimer, ambiguous: null }
   const fromContext = s.als?.getStore()
   if (fromContext && !fromContext.closed) return { owner: fromContext, ambiguous: null }
   if (s.openTests.size === 1) {
