@@ -3,6 +3,7 @@
 import http from 'node:http'
 import https from 'node:https'
 import net from 'node:net'
+import tls from 'node:tls'
 import type { AddressInfo } from 'node:net'
 import getPort from 'get-port'
 import supertest from 'supertest'
@@ -64,7 +65,7 @@ export type Agent = ReturnType<typeof supertest.agent>
 
 /** The handle a test uses. */
 export interface ServerHandle<T extends ServerSource = ServerSource> {
-  /** `http://127.0.0.1:PORT` */
+  /** `http://127.0.0.1:PORT` (`https://` for an https.Server) */
   readonly url: string
   readonly port: number
   /** What the factory returned (the app, the server, the lifecycle object…). */
@@ -142,6 +143,7 @@ interface Running {
   readonly source: ServerSource
   readonly kind: Kind
   readonly port: number
+  readonly url: string
   readonly net: net.Server | null
   readonly sockets: Set<net.Socket>
   readonly agent: http.Agent
@@ -238,8 +240,10 @@ export function createServerHandle<T extends ServerSource>(
         break
       }
     }
-    const url = `http://${opts.host.includes(':') ? `[${opts.host}]` : opts.host}:${actualPort}`
-    const agent = new http.Agent({ keepAlive: true })
+    const secure = server instanceof tls.Server || (kind === 'lifecycle' && /^https:/.test(String((source as LifecycleLike).url)))
+    const url = `${secure ? 'https' : 'http'}://${opts.host.includes(':') ? `[${opts.host}]` : opts.host}:${actualPort}`
+    // Our own server on loopback, usually with a throwaway certificate: no certificate checks.
+    const agent = secure ? new https.Agent({ keepAlive: true, rejectUnauthorized: false }) : new http.Agent({ keepAlive: true })
     const origCreate = agent.createConnection.bind(agent) as (...args: any[]) => net.Socket
     // The fixture's own client sockets are released at stop, never a test's leak.
     ;(agent as any).createConnection = (...args: any[]) => {
@@ -252,7 +256,7 @@ export function createServerHandle<T extends ServerSource>(
       const original = (request as any)[m].bind(request)
       ;(request as any)[m] = (path: string, ...rest: unknown[]) => original(path, ...rest).agent(agent)
     }
-    return { source, kind, port: actualPort, net: server, sockets, agent, request }
+    return { source, kind, port: actualPort, url, net: server, sockets, agent, request }
   }
 
   async function stopRunning(r: Running): Promise<void> {
@@ -286,8 +290,7 @@ export function createServerHandle<T extends ServerSource>(
       return running !== null
     },
     get url() {
-      const r = need()
-      return `http://${opts.host.includes(':') ? `[${opts.host}]` : opts.host}:${r.port}`
+      return need().url
     },
     get port() {
       return need().port

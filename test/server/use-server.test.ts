@@ -1,7 +1,12 @@
 // useServer(): every factory kind, keep-alive reuse, restart, stop guarantees, errors.
 import { describe, expect, test } from 'vitest'
 import http from 'node:http'
+import https from 'node:https'
 import net from 'node:net'
+import { execFileSync } from 'node:child_process'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import express from 'express'
 import Fastify from 'fastify'
 import Koa from 'koa'
@@ -168,5 +173,22 @@ describe('fixedPort', () => {
     expect(told).toBeGreaterThan(0)
     expect(server.port).toBe(told)
     await server.request.get('/').expect(200)
+  })
+})
+
+describe('an https.Server', () => {
+  // A throwaway self-signed certificate for 127.0.0.1, made for this run.
+  const dir = mkdtempSync(join(tmpdir(), 'leakguard-tls-'))
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1',
+    '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { stdio: 'ignore' })
+  const key = readFileSync(join(dir, 'key.pem'))
+  const cert = readFileSync(join(dir, 'cert.pem'))
+  rmSync(dir, { recursive: true, force: true })
+
+  const server = useServer(() => https.createServer({ key, cert }, (_req, res) => res.end('secure')))
+  test('is served over TLS through a keep-alive agent', async () => {
+    expect(server.url).toBe(`https://127.0.0.1:${server.port}`)
+    expect((await server.request.get('/').expect(200)).text).toBe('secure')
+    expect((await server.request.get('/').expect(200)).text).toBe('secure')
   })
 })
