@@ -4,21 +4,11 @@ import { beforeAll, describe, expect, test } from 'vitest'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import net from 'node:net'
 import { runFixtures, siteOf, type FixtureRun } from '../helpers/run-vitest.js'
+import { refused } from '../helpers/net.js'
 
 const DIR = join(import.meta.dirname, '..', 'fixtures', 'server')
 
-function refused(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect(port, '127.0.0.1')
-    socket.once('connect', () => {
-      socket.destroy()
-      resolve(false)
-    })
-    socket.once('error', () => resolve(true))
-  })
-}
 
 let run: FixtureRun
 let ports: number[]

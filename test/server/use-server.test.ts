@@ -2,7 +2,6 @@
 import { describe, expect, test } from 'vitest'
 import http from 'node:http'
 import https from 'node:https'
-import net from 'node:net'
 import { execFileSync } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -13,17 +12,8 @@ import Koa from 'koa'
 import { useServer, serverFixture, type ServerHandle } from 'leakguard'
 import { createLifecycleServer } from 'leakguard/lifecycle'
 import { test as base } from 'vitest'
+import { refused } from '../helpers/net.js'
 
-function refused(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect(port, '127.0.0.1')
-    socket.once('connect', () => {
-      socket.destroy()
-      resolve(false)
-    })
-    socket.once('error', () => resolve(true))
-  })
-}
 
 const KINDS = [
   ['a request listener', 'listener', () => (_req: http.IncomingMessage, res: http.ServerResponse) => res.end('listener')],
