@@ -3,11 +3,13 @@ import { beforeAll, expect, test } from 'vitest'
 import { join } from 'node:path'
 import { runFixtures, type FixtureRun } from './helpers/run-vitest.js'
 
+const DIR = join(import.meta.dirname, 'fixtures', 'manual')
 let run: FixtureRun
+let reportOnly: FixtureRun
 beforeAll(async () => {
-  run = await runFixtures(join(import.meta.dirname, 'fixtures', 'manual'), ['*.test.ts'], {
-    manual: { provide: { leakguard: { allow: [{ kind: 'timer', site: 'manual.test.ts:10:' }], unrefTimers: true } } },
-  })
+  const allow = [{ kind: 'timer', site: 'manual.test.ts:10:' }]
+  run = await runFixtures(DIR, ['*.test.ts'], { manual: { provide: { leakguard: { allow, unrefTimers: true } } } })
+  reportOnly = await runFixtures(DIR, ['*.test.ts'], { manual: { provide: { leakguard: { allow, failOnLeak: false } } } })
 })
 
 test('the setup file catches leaks and reads its options from provide', () => {
@@ -23,5 +25,19 @@ test('the reporter writes the report', () => {
   expect(run.report.leaks.map((l) => [l.file, l.test, l.kind])).toEqual([
     ['manual.test.ts', 'leaks a server', 'server'],
     ['manual.test.ts', "leaks an unref'd timer (unrefTimers is on)", 'timer'],
+    ['manual.test.ts', 'leaks a timer from a named function', 'timer'],
   ])
+})
+
+test('a leak names the function at its creation site', () => {
+  const leak = run.report.leaks.find((l) => l.test === 'leaks a timer from a named function')
+  expect(leak).toMatchObject({ siteFunction: 'startPoller', site: expect.stringMatching(/^manual\.test\.ts:\d+:\d+$/) })
+})
+
+test('failOnLeak: false reports leaks without failing the tests', () => {
+  for (const [name, outcome] of reportOnly.tests) {
+    expect({ name, state: outcome.state, errors: outcome.errors }).toEqual({ name, state: 'passed', errors: [] })
+  }
+  expect(reportOnly.tests.get('manual.test.ts > leaks a server')?.leaks).toMatchObject([{ kind: 'server' }])
+  expect(reportOnly.report.leaks.map((l) => l.test)).toEqual(['leaks a server', 'leaks a timer from a named function'])
 })

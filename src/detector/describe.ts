@@ -247,7 +247,7 @@ export function makeLeak(
   kind: LeakKind,
   d: Described,
   site: string | null,
-  extra: Partial<Pick<Leak, 'terminated'>> = {},
+  extra: Partial<Pick<Leak, 'terminated' | 'siteFunction'>> = {},
 ): Leak {
   return { kind, description: d.description, site, hint: d.hint, details: d.details, ...extra }
 }

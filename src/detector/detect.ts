@@ -11,6 +11,7 @@ export interface ResolvedOptions {
   readonly settleMs: number
   readonly unrefTimers: boolean
   readonly killLeakedChildren: boolean
+  readonly failOnLeak: boolean
 }
 
 export const DEFAULTS: ResolvedOptions = {
@@ -18,6 +19,7 @@ export const DEFAULTS: ResolvedOptions = {
   settleMs: 100,
   unrefTimers: false,
   killLeakedChildren: true,
+  failOnLeak: true,
 }
 
 const KILL_GRACE_MS = 500
@@ -198,11 +200,10 @@ export async function closeAndCollect(b: Bracket, opts: ResolvedOptions): Promis
   const pids: number[] = []
   for (const c of found) {
     if (c.rec) c.rec.done = true
-    const site = c.rec
-      ? formatSite(userFrame(frames(c.rec)))
-      : c.stack
-        ? formatSite(userFrame(parseFrames(c.stack)))
-        : null
+    const frame = c.rec ? userFrame(frames(c.rec)) : c.stack ? userFrame(parseFrames(c.stack)) : null
+    const site = formatSite(frame)
+    const fn = frame?.fn?.replace(/^(async|new) /, '') ?? null
+    const siteFunction = fn && !fn.includes('<anonymous>') ? fn : null
     const d = c.describe()
     const kill = opts.killLeakedChildren && c.kind === 'child-process'
     const pid = c.pid ?? (c.rec && c.kind === 'child-process' ? (c.rec.ref as { pid: number }).pid : undefined)
@@ -211,7 +212,7 @@ export async function closeAndCollect(b: Bracket, opts: ResolvedOptions): Promis
     const described = ambiguous
       ? { ...d, description: `${d.description}, created while concurrent tests ran (${ambiguous.join(', ')})` }
       : d
-    leaks.push(makeLeak(c.kind, described, site, kill ? { terminated: true } : {}))
+    leaks.push(makeLeak(c.kind, described, site, { siteFunction, ...(kill ? { terminated: true } : {}) }))
     if (c.kind === 'other' && b.type === 'test') {
       const reported = (s.reportedOther ??= new Map())
       const type = String(d.details.type)

@@ -2,7 +2,7 @@
 import { LEAK_KINDS, type AllowEntry, type DetectorOptions, type LeakKind } from './types.js'
 import { resolveOptions, type ResolvedOptions } from './detect.js'
 
-const KNOWN = new Set(['allow', 'settleMs', 'unrefTimers', 'killLeakedChildren', 'outputFile', 'enabled'])
+const KNOWN = new Set(['allow', 'settleMs', 'unrefTimers', 'killLeakedChildren', 'failOnLeak', 'outputFile'])
 
 function isKind(value: unknown): value is LeakKind {
   return typeof value === 'string' && (LEAK_KINDS as readonly string[]).includes(value)
@@ -31,7 +31,7 @@ export function validateOptions(input: unknown): ResolvedOptions {
   if (o.settleMs !== undefined && (typeof o.settleMs !== 'number' || !Number.isFinite(o.settleMs) || o.settleMs < 0)) {
     throw new RangeError(`leakguard: \`settleMs\` must be a number of milliseconds ≥ 0; received ${JSON.stringify(o.settleMs)}.`)
   }
-  for (const key of ['unrefTimers', 'killLeakedChildren'] as const) {
+  for (const key of ['unrefTimers', 'killLeakedChildren', 'failOnLeak'] as const) {
     if (o[key] !== undefined && typeof o[key] !== 'boolean') {
       throw new TypeError(`leakguard: \`${key}\` must be true or false; received ${JSON.stringify(o[key])}.`)
     }

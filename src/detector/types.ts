@@ -22,6 +22,8 @@ export interface Leak {
   readonly description: string
   /** Where it was created, `path:line:col` (absolute path), or `null` when unknown. */
   readonly site: string | null
+  /** Function at the creation site (V8's frame name), or null when anonymous or unknown. */
+  readonly siteFunction?: string | null
   /** The call that would have released it. */
   readonly hint: string
   /** Kind-specific details: address, port, pid, command, path, delay… */
@@ -64,4 +66,10 @@ export interface DetectorOptions {
    * @default true
    */
   readonly killLeakedChildren?: boolean
+  /**
+   * Fail a leaking test with a LeakError. `false` only reports (terminal, report.json), so a team
+   * can adopt leakguard on a leaky suite and let `leakguard gate --baseline` block new leaks.
+   * @default true
+   */
+  readonly failOnLeak?: boolean
 }

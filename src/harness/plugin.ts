@@ -46,7 +46,11 @@ export function leakguard(options: LeakguardOptions = {}): LeakguardPlugin {
       const test = (config.test ??= {})
       // First, so that its aroundEach is the outermost wrapper around every other hook.
       test.setupFiles = [SETUP, ...toArray(test.setupFiles).filter((f) => f !== SETUP && f !== 'leakguard/setup')]
-      const reporters = test.reporters === undefined ? ['default'] : toArray(test.reporters)
+      // Vitest's own default adds its github-actions reporter on GitHub; keep it.
+      const reporters =
+        test.reporters === undefined
+          ? ['default', ...(process.env.GITHUB_ACTIONS === 'true' ? ['github-actions'] : [])]
+          : toArray(test.reporters)
       test.reporters = [
         ...reporters.filter((r) => r !== 'leakguard/reporter' && !(Array.isArray(r) && r[0] === 'leakguard/reporter')),
         [REPORTER, options.outputFile ? { outputFile: options.outputFile } : {}],
@@ -61,6 +65,7 @@ export function leakguard(options: LeakguardOptions = {}): LeakguardPlugin {
           settleMs: resolved.settleMs,
           unrefTimers: resolved.unrefTimers,
           killLeakedChildren: resolved.killLeakedChildren,
+          failOnLeak: resolved.failOnLeak,
         },
       }
     },

@@ -1,15 +1,35 @@
-// The Vitest reporter: collects task.meta.leaks and writes .leakguard/report.json.
+// The Vitest reporter: collects task.meta.leaks, prints them after Vitest's summary, writes
+// .leakguard/report.json, annotates GitHub Actions runs, and says what keeps a hung run alive.
+import { appendFileSync } from 'node:fs'
 import { relative } from 'node:path'
-import type { Reporter, TestModule, Vitest } from 'vitest/node'
+import type { Reporter, SerializedError, TestModule, Vitest } from 'vitest/node'
 import type { Leak } from '../detector/types.js'
-import { DEFAULT_OUTPUT, SCHEMA_VERSION, toReportLeak, writeReport, type ReportLeak } from './schema.js'
+import { annotations, stepSummary } from './github.js'
+import { formatKeptAlive, MainProcessTracker } from './hanging.js'
+import {
+  computeTotals,
+  DEFAULT_OUTPUT,
+  leakguardVersion,
+  SCHEMA_VERSION,
+  toReportLeak,
+  writeReport,
+  type Report,
+  type ReportLeak,
+} from './schema.js'
+import { colorsEnabled, createColors, renderReport } from './terminal.js'
 
 export interface LeakguardReporterOptions {
   /**
    * Where the JSON report goes, relative to the Vitest root.
    * @default '.leakguard/report.json'
+   * @example reporters: ['default', ['leakguard/reporter', { outputFile: 'reports/leaks.json' }]]
    */
   readonly outputFile?: string
+  /**
+   * GitHub Actions annotations and job summary: `'auto'` turns them on when `GITHUB_ACTIONS=true`.
+   * @default 'auto'
+   */
+  readonly github?: boolean | 'auto'
 }
 
 function leaksOf(meta: unknown): Leak[] {
@@ -17,30 +37,130 @@ function leaksOf(meta: unknown): Leak[] {
   return Array.isArray(leaks) ? (leaks as Leak[]) : []
 }
 
+function toPosix(p: string): string {
+  return p.split('\\').join('/')
+}
+
+function parseShard(shard: unknown): Report['shard'] {
+  const m = typeof shard === 'string' ? /^(\d+)\/(\d+)$/.exec(shard) : null
+  return m ? { index: Number(m[1]), count: Number(m[2]) } : null
+}
+
 export default class LeakguardReporter implements Reporter {
   private vitest: Vitest | undefined
   private readonly outputFile: string
+  private readonly github: boolean | 'auto'
+  private startedAt = new Date()
+  private readonly tracker = new MainProcessTracker()
 
   constructor(options: LeakguardReporterOptions = {}) {
+    if (options.outputFile !== undefined && (typeof options.outputFile !== 'string' || options.outputFile === '')) {
+      throw new TypeError(`leakguard reporter: \`outputFile\` must be a non-empty path; received ${JSON.stringify(options.outputFile)}.`)
+    }
     this.outputFile = options.outputFile ?? DEFAULT_OUTPUT
+    this.github = options.github ?? 'auto'
   }
 
   onInit(vitest: Vitest): void {
     this.vitest = vitest
+    this.startedAt = new Date()
+    this.tracker.start()
+    vitest.onClose(() => this.tracker.stop())
   }
 
-  onTestRunEnd(testModules: ReadonlyArray<TestModule>): void {
+  onTestRunStart(): void {
+    this.startedAt = new Date()
+  }
+
+  /** The report of a finished run, as written to the JSON file. */
+  private buildReport(testModules: ReadonlyArray<TestModule>, reason?: string): Report {
     const root = this.vitest?.config.root ?? process.cwd()
-    const leaks: ReportLeak[] = []
+    const named = testModules.some((m) => m.project.name)
+    const files: { file: string; project: string; leaks: ReportLeak[] }[] = []
+    let testsChecked = 0
+    let earliest = Infinity
     for (const mod of testModules) {
-      const file = relative(root, mod.moduleId)
+      const file = toPosix(relative(root, mod.moduleId))
+      const project = named ? mod.project.name : ''
+      const leaks = leaksOf(mod.meta()).map((leak) => toReportLeak(leak, file, null, root, project))
       for (const test of mod.children.allTests()) {
-        for (const leak of leaksOf(test.meta())) leaks.push(toReportLeak(leak, file, test.fullName, root))
+        const state = test.result().state
+        if (state === 'passed' || state === 'failed') testsChecked++
+        for (const leak of leaksOf(test.meta())) leaks.push(toReportLeak(leak, file, test.fullName, root, project))
       }
-      for (const leak of leaksOf(mod.meta())) leaks.push(toReportLeak(leak, file, null, root))
+      const start = (mod as unknown as { task?: { result?: { startTime?: number } } }).task?.result?.startTime
+      if (typeof start === 'number' && start < earliest) earliest = start
+      files.push({ file, project, leaks })
     }
-    const path = writeReport({ schemaVersion: SCHEMA_VERSION, leaks }, this.outputFile, root)
-    const shown = relative(process.cwd(), path) || path
-    this.vitest?.logger.log(`[leakguard] ${leaks.length === 0 ? 'no leaks' : `${leaks.length} leak${leaks.length === 1 ? '' : 's'}`}; report written to ${shown}`)
+    files.sort((a, b) => (a.file === b.file ? a.project.localeCompare(b.project) : a.file < b.file ? -1 : 1))
+    const leaks = files.flatMap((f) => f.leaks)
+    const merged = Boolean(this.vitest?.config.mergeReports)
+    // A merged run starts when its first shard did; the blobs carry the files' start times.
+    const startedAt = merged && Number.isFinite(earliest) ? new Date(earliest) : this.startedAt
+    return {
+      schemaVersion: SCHEMA_VERSION,
+      leakguardVersion: leakguardVersion(),
+      vitestVersion: this.vitest?.version ?? 'unknown',
+      startedAt: startedAt.toISOString(),
+      shard: parseShard((this.vitest?.config as { shard?: unknown } | undefined)?.shard),
+      merged,
+      interrupted: reason === 'interrupted',
+      totals: computeTotals(leaks, testsChecked),
+      leaks,
+    }
+  }
+
+  onTestRunEnd(testModules: ReadonlyArray<TestModule>, _errors?: ReadonlyArray<SerializedError>, reason?: string): void {
+    this.tracker.fixSites()
+    const vitest = this.vitest
+    const root = vitest?.config.root ?? process.cwd()
+    // An interrupted run (Ctrl-C, --bail) still gets its report, marked as such.
+    const report = this.buildReport(testModules, reason)
+    const log = (text: string): void => (vitest ? vitest.logger.log(text) : void process.stdout.write(`${text}\n`))
+    const error = (text: string): void => (vitest ? vitest.logger.error(text) : void process.stderr.write(`${text}\n`))
+
+    let shown: string | null = null
+    let failure: string | null = null
+    try {
+      const path = writeReport(report, this.outputFile, root)
+      const rel = relative(process.cwd(), path)
+      shown = rel && !rel.startsWith('..') ? toPosix(rel) : path
+    } catch (e) {
+      const err = e as NodeJS.ErrnoException
+      failure = `[leakguard] could not write the leak report to ${this.outputFile} (${err.code ?? err.message}); make that folder writable or set \`outputFile\` to a writable path.`
+    }
+
+    const colors = createColors(colorsEnabled())
+    const width = (vitest?.logger.outputStream as { columns?: number } | undefined)?.columns ?? 80
+    log(renderReport(report, { colors, root, reportPath: shown, width: Math.min(width, 120) }))
+
+    if (this.github === true || (this.github === 'auto' && process.env.GITHUB_ACTIONS === 'true')) {
+      const workspace = process.env.GITHUB_WORKSPACE || process.cwd()
+      for (const line of annotations(report, root, workspace)) log(line)
+      const summary = process.env.GITHUB_STEP_SUMMARY
+      if (summary) {
+        try {
+          appendFileSync(summary, stepSummary(report))
+        } catch (e) {
+          error(`[leakguard] could not append the job summary to ${summary} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}).`)
+        }
+      }
+    }
+
+    if (failure) {
+      // Not thrown: Vitest would skip the coverage report after a throwing reporter. An error line
+      // and exit code 1 fail the run the way a failed test does.
+      error(colors.red(failure))
+      process.exitCode = 1
+    }
+  }
+
+  /** Vitest's teardownTimeout ran out: say what keeps the main process alive, then Vitest exits. */
+  onProcessTimeout(): void {
+    const root = this.vitest?.config.root ?? process.cwd()
+    const lines = formatKeptAlive(this.tracker.keptAlive(root))
+    const text = lines.length > 0 ? lines.join('\n') : '[leakguard] Vitest\'s teardown timed out, but nothing that leakguard can see keeps the main process alive.'
+    if (this.vitest) this.vitest.logger.error(text)
+    else process.stderr.write(`${text}\n`)
   }
 }

@@ -1,63 +1,219 @@
-// The report file: schema version 1, written atomically at the Vitest root.
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs'
+// The report file, schema version 1: its types, how a run becomes one, and how it is written and
+// read back. Imports nothing of Vitest, so the CLI (`leakguard gate`) can use it.
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { dirname, isAbsolute, relative, resolve } from 'node:path'
-import type { Leak, LeakKind } from '../detector/types.js'
+import { LEAK_KINDS, type Leak, type LeakKind } from '../detector/types.js'
 
 export const SCHEMA_VERSION = 1
 export const DEFAULT_OUTPUT = '.leakguard/report.json'
 
+/** One leaked resource in the report. */
 export interface ReportLeak {
   /** Test file, relative to the Vitest root, with `/` separators. */
   readonly file: string
   /** Vitest's full test name (suites joined with ` > `), or null for a leak of the file itself. */
   readonly test: string | null
+  /** `test` for a leak of one test, `file` for one of module scope, describe callbacks or beforeAll/afterAll. */
+  readonly phase: 'test' | 'file'
   readonly kind: LeakKind
+  /** Plain-English description, e.g. "HTTP server listening on 127.0.0.1:40123". */
   readonly description: string
   /** Creation site `path:line:col`, relative to the root when inside it; null when unknown. */
   readonly site: string | null
-  readonly phase: 'test' | 'file'
+  /** Name of the function that created the resource, when the detector knows it; else null. */
+  readonly siteFunction: string | null
+  /** The call that would have released it. */
   readonly hint: string
+  /** Kind-specific details: address, port, pid, command, path, delay… */
   readonly details: Leak['details']
+  /** Present (true) when leakguard terminated the leaked process after reporting it. */
   readonly terminated?: boolean
+  /** Vitest project name, present only when the run has named projects. */
+  readonly project?: string
+}
+
+export interface ReportTotals {
+  /** Tests that ran (passed or failed); skipped and todo tests are not checked. */
+  readonly testsChecked: number
+  /** Tests with at least one leak. */
+  readonly testsLeaking: number
+  /** Test files with at least one leak (of a test or of the file). */
+  readonly filesLeaking: number
+  /** All leaks, test-level and file-level. */
+  readonly leaks: number
+  /** Leaks per kind; every kind is present, 0 when none. */
+  readonly byKind: Readonly<Record<LeakKind, number>>
 }
 
 export interface Report {
   readonly schemaVersion: typeof SCHEMA_VERSION
+  /** Version of leakguard that wrote the report. */
+  readonly leakguardVersion: string
+  /** Version of Vitest that ran the tests. */
+  readonly vitestVersion: string
+  /** When the run started, ISO 8601 (UTC). */
+  readonly startedAt: string
+  /** `{ index, count }` when this run was one shard (`--shard=index/count`); else null. */
+  readonly shard: { readonly index: number; readonly count: number } | null
+  /** True when the run was `vitest --merge-reports` over blob reports. */
+  readonly merged: boolean
+  /** True when the run was cut short (Ctrl-C, `--bail`): tests that did not run were not checked. */
+  readonly interrupted: boolean
+  readonly totals: ReportTotals
+  /** Sorted by file, then in the order of the tests in the file; file-level leaks first. */
   readonly leaks: readonly ReportLeak[]
+}
+
+/** Bad input to `readReport` / `leakguard gate`: a missing file, bad JSON, another schema. */
+export class ReportInputError extends Error {
+  override readonly name = 'ReportInputError'
 }
 
 function toPosix(p: string): string {
   return p.split('\\').join('/')
 }
 
+const SITE_RE = /^(.*):(\d+):(\d+)$/
+
+/** Splits `path:line:col`; null when the site has no line and column. */
+export function parseSite(site: string | null): { file: string; line: number; col: number } | null {
+  const m = site ? SITE_RE.exec(site) : null
+  return m ? { file: m[1]!, line: Number(m[2]), col: Number(m[3]) } : null
+}
+
 export function relativeSite(site: string | null, root: string): string | null {
   if (!site) return null
-  const m = /^(.*):(\d+):(\d+)$/.exec(site)
+  const m = SITE_RE.exec(site)
   if (!m || !isAbsolute(m[1]!)) return site
   const rel = relative(root, m[1]!)
   return rel.startsWith('..') || isAbsolute(rel) ? toPosix(site) : `${toPosix(rel)}:${m[2]}:${m[3]}`
 }
 
-export function toReportLeak(leak: Leak, file: string, test: string | null, root: string): ReportLeak {
+export function toReportLeak(leak: Leak, file: string, test: string | null, root: string, project = ''): ReportLeak {
+  // `siteFunction` is read when the detector provides it (see the report to the detector's owner).
+  const siteFunction = (leak as { siteFunction?: unknown }).siteFunction
   return {
     file: toPosix(file),
     test,
+    phase: test === null ? 'file' : 'test',
     kind: leak.kind,
     description: leak.description,
     site: relativeSite(leak.site, root),
-    phase: test === null ? 'file' : 'test',
+    siteFunction: typeof siteFunction === 'string' && siteFunction !== '' ? siteFunction : null,
     hint: leak.hint,
     details: leak.details,
     ...(leak.terminated ? { terminated: true } : {}),
+    ...(project ? { project } : {}),
   }
 }
 
-/** Writes through a temporary file and a rename, so a reader never sees half a report. */
+export function emptyByKind(): Record<LeakKind, number> {
+  return Object.fromEntries(LEAK_KINDS.map((k) => [k, 0])) as Record<LeakKind, number>
+}
+
+export function computeTotals(leaks: readonly ReportLeak[], testsChecked: number): ReportTotals {
+  const byKind = emptyByKind()
+  const tests = new Set<string>()
+  const files = new Set<string>()
+  for (const leak of leaks) {
+    byKind[leak.kind] = (byKind[leak.kind] ?? 0) + 1
+    const file = `${leak.project ?? ''}\0${leak.file}`
+    files.add(file)
+    if (leak.test !== null) tests.add(`${file}\0${leak.test}`)
+  }
+  return { testsChecked, testsLeaking: tests.size, filesLeaking: files.size, leaks: leaks.length, byKind }
+}
+
+let cachedVersion: string | undefined
+/** leakguard's own version, from its package.json. */
+export function leakguardVersion(): string {
+  cachedVersion ??= (
+    JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
+  ).version
+  return cachedVersion
+}
+
+/**
+ * Writes through a temporary file and a rename, so a reader never sees half a file.
+ * Throws (with the temporary file removed) when the folder cannot be created or written.
+ */
+export function writeFileAtomic(path: string, text: string): void {
+  mkdirSync(dirname(path), { recursive: true })
+  const tmp = `${path}.${process.pid}.${Math.random().toString(36).slice(2, 8)}.tmp`
+  try {
+    writeFileSync(tmp, text)
+    renameSync(tmp, path)
+  } catch (error) {
+    rmSync(tmp, { force: true })
+    throw error
+  }
+}
+
+/** Writes the report at `outputFile` (resolved against `root`) and returns the absolute path. */
 export function writeReport(report: Report, outputFile: string, root: string): string {
   const path = resolve(root, outputFile)
-  mkdirSync(dirname(path), { recursive: true })
-  const tmp = `${path}.${process.pid}.tmp`
-  writeFileSync(tmp, `${JSON.stringify(report, null, 2)}\n`)
-  renameSync(tmp, path)
+  writeFileAtomic(path, `${JSON.stringify(report, null, 2)}\n`)
   return path
+}
+
+function describeValue(v: unknown): string {
+  return v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v
+}
+
+/**
+ * Reads and checks a report file. Throws `ReportInputError` with a one-line message that says
+ * what to do when the file is missing, is not JSON, or is not a schema-1 leakguard report.
+ */
+export function readReport(path: string, label: string = path): Report {
+  let text: string
+  try {
+    text = readFileSync(path, 'utf8')
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code
+    if (code === 'ENOENT') {
+      throw new ReportInputError(`${label} does not exist; run the tests with the leakguard plugin first, or pass the report's path.`)
+    }
+    if (code === 'EISDIR') throw new ReportInputError(`${label} is a folder; pass the path of the report file (e.g. ${DEFAULT_OUTPUT}).`)
+    throw new ReportInputError(`cannot read ${path} (${code ?? (error as Error).message}); check its permissions.`)
+  }
+  let data: unknown
+  try {
+    data = JSON.parse(text)
+  } catch {
+    throw new ReportInputError(`${label} is not JSON; pass the report written by the leakguard reporter (${DEFAULT_OUTPUT}).`)
+  }
+  return checkReport(data, label)
+}
+
+export function checkReport(data: unknown, path: string): Report {
+  if (data === null || typeof data !== 'object' || Array.isArray(data)) {
+    throw new ReportInputError(`${path} is not a leakguard report (its top level is ${describeValue(data)}); pass the report written by the leakguard reporter.`)
+  }
+  const version = (data as { schemaVersion?: unknown }).schemaVersion
+  if (version === undefined) {
+    throw new ReportInputError(`${path} has no \`schemaVersion\`, so it is not a leakguard report; pass the report written by the leakguard reporter.`)
+  }
+  if (version !== SCHEMA_VERSION) {
+    throw new ReportInputError(
+      `${path} has schemaVersion ${JSON.stringify(version)}, this leakguard reads version ${SCHEMA_VERSION}; use the leakguard version that wrote it, or re-run the tests.`,
+    )
+  }
+  const leaks = (data as { leaks?: unknown }).leaks
+  if (!Array.isArray(leaks)) {
+    throw new ReportInputError(`${path} has no \`leaks\` array; it is not a complete leakguard report, re-run the tests to write it again.`)
+  }
+  leaks.forEach((leak, i) => {
+    const l = leak as Partial<ReportLeak> | null
+    const ok =
+      l !== null &&
+      typeof l === 'object' &&
+      typeof l.file === 'string' &&
+      (l.test === null || typeof l.test === 'string') &&
+      typeof l.kind === 'string' &&
+      (l.site === null || l.site === undefined || typeof l.site === 'string')
+    if (!ok) {
+      throw new ReportInputError(`${path}: leaks[${i}] lacks \`file\`, \`test\` or \`kind\`; re-run the tests to write the report again.`)
+    }
+  })
+  return data as Report
 }

@@ -23,7 +23,7 @@ describe('validateOptions', () => {
   })
 
   test('defaults', () => {
-    expect(validateOptions(undefined)).toEqual({ allow: [], settleMs: 100, unrefTimers: false, killLeakedChildren: true })
+    expect(validateOptions(undefined)).toEqual({ allow: [], settleMs: 100, unrefTimers: false, killLeakedChildren: true, failOnLeak: true })
   })
 
   test('the plugin validates when it is created', () => {

@@ -32,6 +32,11 @@ function leaksOf(meta: object): Leak[] {
 
 class Sink extends Writable {
   text = ''
+  // Vitest pipes each forked worker's output into this stream and ends it when the first worker
+  // exits; keep collecting.
+  override end(): this {
+    return this
+  }
   override _write(chunk: Buffer, _enc: string, cb: () => void): void {
     this.text += chunk.toString()
     cb()
