@@ -19,6 +19,10 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
     summary: 'exit 1 when a leak report has leaks outside the baseline',
     load: async () => (await import('./gate.js')).gateCommand,
   },
+  scenarios: {
+    summary: 'run a server through the lifecycle scenarios (the bundled reference server by default)',
+    load: async () => (await import('./scenarios.js')).scenariosCommand,
+  },
 }
 
 export function version(): string {

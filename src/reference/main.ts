@@ -1,0 +1,15 @@
+// Entry point of the bundled reference server (`node dist/reference/main.js`): configuration from the environment,
+// then the server runs until SIGTERM or SIGINT. Invalid configuration: one line on stderr, exit code 71.
+import { EXIT_INVALID_CONFIG } from '../lifecycle.js'
+import { ConfigError, readConfig, type ReferenceConfig } from './config.js'
+import { runReferenceServer } from './server.js'
+
+let config: ReferenceConfig | undefined
+try {
+  config = readConfig(process.env)
+} catch (error) {
+  if (!(error instanceof ConfigError)) throw error
+  process.stderr.write(`[reference] invalid configuration: ${error.message}\n`)
+  process.exitCode = EXIT_INVALID_CONFIG
+}
+if (config) await runReferenceServer(config)

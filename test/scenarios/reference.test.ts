@@ -1,0 +1,83 @@
+// The bundled reference server through every scenario at once (what `npm start` runs), and the server on its own:
+// its announcement without an IPC channel, and its configuration rules.
+import { spawn } from 'node:child_process'
+import { once } from 'node:events'
+import { beforeAll, describe, expect, test } from 'vitest'
+import { ConfigError, readConfig } from '../../dist/reference/index.js'
+import { runScenarios, scenarios } from '../../dist/scenarios/index.js'
+import { assertBuildIsFresh, ROOT } from './helpers.js'
+
+beforeAll(assertBuildIsFresh)
+
+test('every scenario passes against the reference server, all at once, well under 10 s', async () => {
+  const report = await runScenarios()
+  const failed = report.results.filter((r) => r.verdict !== 'pass')
+  expect(failed, JSON.stringify(failed, null, 2)).toEqual([])
+  expect(report.results.map((r) => r.name)).toEqual(scenarios.map((s) => s.name))
+  expect(report).toMatchObject({ ok: true, passed: scenarios.length, failed: 0, skipped: 0 })
+  expect(report.durationMs).toBeLessThan(10_000)
+  // Parallel, not one after the other: the sum of the rows is several times the wall time.
+  const sum = report.results.reduce((total, r) => total + r.durationMs, 0)
+  expect(sum / report.durationMs).toBeGreaterThan(4)
+  for (const result of report.results) expect(result.detail).not.toMatch(/\n/)
+})
+
+test('without an IPC channel it announces readiness as one JSON line on stdout, and exits 0 on SIGTERM', async () => {
+  const child = spawn(process.execPath, ['dist/reference/main.js'], {
+    cwd: ROOT,
+    env: { ...process.env, PORT: '0', ADMIN_PORT: '0', METRICS_PORT: '0' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  let stdout = ''
+  let stderr = ''
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk))
+  const line = new Promise<string>((resolve) => {
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      stdout += chunk
+      if (stdout.includes('\n')) resolve(stdout.split('\n')[0]!)
+    })
+  })
+  const closed = once(child, 'close')
+  const announcement = JSON.parse(await line)
+  expect(announcement).toMatchObject({ type: 'leakguard:ready', pid: child.pid, generation: 1 })
+  expect(announcement.ports.api).toBeGreaterThan(0)
+  expect(new Set(Object.values(announcement.ports)).size).toBe(3)
+  const health = await fetch(`http://127.0.0.1:${announcement.ports.api}/health`)
+  expect(health.status).toBe(200)
+  await health.arrayBuffer()
+  child.kill('SIGTERM')
+  const [code, signal] = await closed
+  expect({ code, signal }).toEqual({ code: 0, signal: null })
+  expect(stdout.trim().split('\n')).toHaveLength(1)
+  expect(stderr).toMatch(/database closed \(generation 1\)/)
+  expect(stderr).toMatch(/worker \d+ exited \(code 0\)/)
+})
+
+describe('readConfig', () => {
+  test('defaults: loopback, ports 3000-3002, in-memory database, derived hard deadline', () => {
+    const config = readConfig({})
+    expect(config).toMatchObject({ host: '127.0.0.1', ports: { api: 3000, admin: 3001, metrics: 3002 }, databasePath: ':memory:' })
+    expect(config.shutdownTimeoutMs).toBe(config.preDrainDelayMs + config.drainTimeoutMs + config.childTimeoutMs + 2_000)
+  })
+
+  const INVALID: readonly [Record<string, string>, RegExp][] = [
+    [{ PORT: 'eighty' }, /^PORT must be an integer from 0 to 65535, got "eighty"\.$/],
+    [{ PORT: '70000' }, /^PORT must be an integer/],
+    [{ HOST: '0.0.0.0' }, /^HOST must be a loopback address/],
+    [{ PORT: '4000', ADMIN_PORT: '4000' }, /must differ/],
+    [{ DRAIN_TIMEOUT_MS: '-1' }, /^DRAIN_TIMEOUT_MS must be an integer/],
+    [{ SHUTDOWN_TIMEOUT_MS: '1000', DRAIN_TIMEOUT_MS: '5000' }, /^SHUTDOWN_TIMEOUT_MS \(1000\) must be larger than/],
+    [{ REFERENCE_TEST_HOOKS: 'yes' }, /^REFERENCE_TEST_HOOKS must be 1 or 0/],
+  ]
+  test.each(INVALID)('rejects %j with one line naming the variable', (env, message) => {
+    let error: unknown
+    try {
+      readConfig(env)
+    } catch (caught) {
+      error = caught
+    }
+    expect(error).toBeInstanceOf(ConfigError)
+    expect((error as Error).message).toMatch(message)
+    expect((error as Error).message).not.toMatch(/\n/)
+  })
+})
