@@ -1,0 +1,102 @@
+// Processes found by a marker in their environment, which children inherit and keep after they
+// are re-parented. Linux reads /proc; elsewhere nothing is found (callers say what they cover).
+// A leaf module: it imports nothing of leakguard, so the detector, the scenario runner and the
+// test suite's own end-of-run check can all use it.
+import { readdirSync, readFileSync } from 'node:fs'
+
+export interface MarkedProcess {
+  readonly pid: number
+  readonly command: string
+  /** Reads one variable of the process's environment. */
+  env(name: string): string | undefined
+}
+
+/** `false` where there is no /proc (macOS, Windows). */
+export const hasProcfs =
+  process.platform === 'linux' &&
+  (() => {
+    try {
+      readdirSync('/proc/self/fd')
+      return true
+    } catch {
+      return false
+    }
+  })()
+
+export function isZombie(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1')
+    // The state follows the command name, which is in parentheses and may contain spaces.
+    return stat.charAt(stat.lastIndexOf(')') + 2) === 'Z'
+  } catch {
+    return true
+  }
+}
+
+export function commandOf(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'latin1').split('\0').filter(Boolean).join(' ')
+  } catch {
+    return '?'
+  }
+}
+
+/** `true` while the process exists and is not a zombie. */
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM'
+  }
+  return hasProcfs ? !isZombie(pid) : true
+}
+
+function readVar(environ: string, name: string): string | undefined {
+  const key = `${name}=`
+  let start: number
+  if (environ.startsWith(key)) {
+    start = key.length
+  } else {
+    const at = environ.indexOf(`\0${key}`)
+    if (at === -1) return undefined
+    start = at + 1 + key.length
+  }
+  const end = environ.indexOf('\0', start)
+  return environ.slice(start, end === -1 ? undefined : end)
+}
+
+/**
+ * Live processes (not zombies, not this one) whose environment has `name`, and for which
+ * `accept` (given that variable's value and a reader for the others) returns true.
+ */
+export function findByEnv(
+  name: string,
+  accept: (value: string, env: (other: string) => string | undefined) => boolean = () => true,
+): MarkedProcess[] {
+  if (!hasProcfs) return []
+  let entries: string[]
+  try {
+    entries = readdirSync('/proc')
+  } catch {
+    return []
+  }
+  const found: MarkedProcess[] = []
+  for (const entry of entries) {
+    const first = entry.charCodeAt(0)
+    if (first < 48 || first > 57) continue
+    const pid = Number(entry)
+    if (pid === process.pid) continue
+    let environ: string
+    try {
+      environ = readFileSync(`/proc/${entry}/environ`, 'latin1')
+    } catch {
+      continue
+    }
+    const value = readVar(environ, name)
+    if (value === undefined) continue
+    const env = (other: string) => readVar(environ, other)
+    if (!accept(value, env) || isZombie(pid)) continue
+    found.push({ pid, command: commandOf(pid), env })
+  }
+  return found
+}
