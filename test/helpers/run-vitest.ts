@@ -30,10 +30,11 @@ function leaksOf(meta: object): Leak[] {
   return ((meta as { leaks?: Leak[] }).leaks ?? []) as Leak[]
 }
 
-class Sink extends Writable {
+/** Collects what Vitest prints. */
+export class Sink extends Writable {
   text = ''
-  // Vitest pipes each forked worker's output into this stream and ends it when the first worker
-  // exits; keep collecting.
+  // Vitest pipes each forked worker's stdout into its output stream, and pipe() ends the
+  // destination when the worker exits; process.stdout ignores that, and so must a capture.
   override end(): this {
     return this
   }

@@ -2,28 +2,15 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { Writable } from 'node:stream'
 import { stripVTControlCharacters } from 'node:util'
 import { startVitest } from 'vitest/node'
 import { leakguard } from 'leakguard/vitest'
 import type { Report } from 'leakguard'
+import { ROOT, Sink } from '../helpers/run-vitest.js'
 
-export const ROOT = join(import.meta.dirname, '..', '..')
+export { ROOT }
 export const FIXTURES = join(ROOT, 'test', 'fixtures', 'reporter')
 export const SUITE = join(FIXTURES, 'suite')
-
-class Sink extends Writable {
-  text = ''
-  // Vitest pipes each forked worker's stdout into its output stream, and pipe() ends the
-  // destination when the worker exits; process.stdout ignores that, and so must a capture.
-  override end(): this {
-    return this
-  }
-  override _write(chunk: Buffer, _enc: string, cb: () => void): void {
-    this.text += chunk.toString()
-    cb()
-  }
-}
 
 export interface Run {
   /** stdout and stderr of Vitest, colours removed. */
