@@ -1,5 +1,6 @@
 // Child processes that die with their parent's shutdown: each runs in its own process group, and closing it
-// signals the whole group (grandchildren included), escalates to SIGKILL, and waits for 'close'.
+// signals the whole group (grandchildren included), escalates to SIGKILL, and waits for 'close'. A forced exit that
+// skips the closers (a second Ctrl-C, the hard deadline) still SIGKILLs every live group on the way out.
 
 import { spawn as spawnChild, type ChildProcess, type SpawnOptions } from 'node:child_process'
 import { createLog, type LoggerOption } from './logger.js'
@@ -29,7 +30,7 @@ export interface ChildRegistryOptions {
   /**
    * Where escalations (SIGKILL) and stuck children are reported. `false` prints nothing.
    *
-   * @default console
+   * @default console (every level on stderr)
    * @example createChildRegistry({ logger: false })
    */
   readonly logger?: LoggerOption
@@ -40,6 +41,8 @@ export interface ChildRegistry {
    * `child_process.spawn` with `detached: true` (the child leads its own process group, so a signal to the
    * group reaches its descendants too), tracked until it emits 'close'. Options other than `detached` pass
    * through unchanged. A child spawned this way stays referenced: the parent waits for it unless you close it.
+   * While any tracked child is alive the registry keeps one `process.on('exit')` listener that SIGKILLs each live
+   * child's group, so a `process.exit()` that skips your closers leaves no orphans; it is removed with the last child.
    */
   spawn(command: string, args?: readonly string[], options?: Omit<SpawnOptions, 'detached'>): ChildProcess
   /** SIGTERM to the child's group, SIGKILL after `timeout`, then waits for 'close'. Safe to call repeatedly. */
@@ -70,6 +73,13 @@ export function createChildRegistry(options: ChildRegistryOptions = {}): ChildRe
   // Remembered after 'close' so close() on a finished child still answers, without keeping the child in `size`.
   const finished = new WeakMap<ChildProcess, Tracked>()
 
+  // 'exit' listeners run synchronously inside process.exit(), where nothing asynchronous can happen any more:
+  // SIGKILL is the only signal worth sending (there is no time left to wait for SIGTERM). Installed only while a
+  // child is alive, so an idle registry changes nothing global.
+  const killOnExit = () => {
+    for (const child of tracked.keys()) signalGroup(child, 'SIGKILL', true)
+  }
+
   function spawn(command: string, args: readonly string[] = [], spawnOptions: Omit<SpawnOptions, 'detached'> = {}): ChildProcess {
     const child = spawnChild(command, [...args], { ...spawnOptions, detached: true })
     const entry: Tracked = {
@@ -77,11 +87,13 @@ export function createChildRegistry(options: ChildRegistryOptions = {}): ChildRe
       closed: new Promise<void>((resolve) => {
         child.once('close', () => {
           tracked.delete(child)
+          if (tracked.size === 0) process.off('exit', killOnExit)
           resolve()
         })
       }),
       forced: false,
     }
+    if (tracked.size === 0) process.on('exit', killOnExit)
     tracked.set(child, entry)
     finished.set(child, entry)
     return child
@@ -138,7 +150,8 @@ export function createChildRegistry(options: ChildRegistryOptions = {}): ChildRe
   }
 }
 
-function signalGroup(child: ChildProcess, signal: NodeJS.Signals): void {
+/** Signals the child's process group. `quiet` swallows every error: an exit listener must not throw. */
+function signalGroup(child: ChildProcess, signal: NodeJS.Signals, quiet = false): void {
   const pid = child.pid
   if (pid === undefined) return // spawn failed; 'error' and 'close' follow on their own
   try {
@@ -146,6 +159,6 @@ function signalGroup(child: ChildProcess, signal: NodeJS.Signals): void {
     else process.kill(-pid, signal)
   } catch (error) {
     // ESRCH: the group is already gone, which is what we wanted.
-    if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error
+    if (!quiet && (error as NodeJS.ErrnoException).code !== 'ESRCH') throw error
   }
 }

@@ -51,7 +51,7 @@ export class PortUnavailableError extends Error {
     const where = `${host}:${port}`
     let advice: string
     if (code === 'EADDRINUSE') {
-      advice = `Port ${port} on ${host} is already in use (EADDRINUSE). Stop the process holding it, or pass \`port: 0\` to let the system pick a free port.`
+      advice = `Port ${port} on ${host} is already in use (EADDRINUSE). Stop the process holding it, choose another port, or use port 0 to let the system pick.`
     } else if (code === 'EACCES') {
       advice = `Not allowed to bind ${where} (EACCES). Use a port above 1023, or grant the process the right to bind low ports.`
     } else if (code === 'EADDRNOTAVAIL') {

@@ -1,5 +1,5 @@
-// Several lifecycle servers (api, admin, metrics) that start all-or-none, stop in reverse order, and restart
-// together around one shared context.
+// Several lifecycle servers (api, admin, metrics) that start all-or-none, stop together (every member stops accepting
+// at once, then each finishes in reverse order), and restart together around one shared context.
 
 import { createLog, describeError, type LoggerOption } from './logger.js'
 import { serverInternals, type DrainResult, type LifecycleServer } from './server.js'
@@ -28,7 +28,7 @@ export interface ServerGroupOptions<G = undefined> {
   /**
    * Where errors met while rolling back or stopping are reported. `false` prints nothing.
    *
-   * @default console
+   * @default console (every level on stderr)
    * @example logger: false
    */
   readonly logger?: LoggerOption
@@ -37,7 +37,11 @@ export interface ServerGroupOptions<G = undefined> {
 export interface ServerGroup<G = undefined, N extends string = string> {
   /** Starts the members in declaration order. If one fails, the started ones are stopped and the error rethrown. */
   start(): Promise<void>
-  /** Stops the members in reverse order, then destroys the shared context. Idempotent. */
+  /**
+   * Stops the group: every member stops accepting and drains at the same time (so the worst case is one
+   * `drainTimeout`, not one per member), then the members finish in reverse order (each destroys its own context),
+   * then the shared context is destroyed. Idempotent.
+   */
   stop(): Promise<Readonly<Record<N, DrainResult>>>
   /** Stops everything, destroys the shared context, creates a new one, starts every member on its old port. */
   restart(): Promise<void>
@@ -118,11 +122,7 @@ export function createServerGroup<G = undefined, N extends string = string>(
         started.push(name)
       }
     } catch (error) {
-      for (const name of started.reverse()) {
-        await servers[name].stop().catch((stopError: unknown) => {
-          log.error(`Stopping \`${name}\` after a failed group start failed: ${describeError(stopError)}`)
-        })
-      }
+      await stopMembers(started, 'after a failed group start ')
       await destroyContext().catch((destroyError: unknown) => {
         log.error(`Destroying the group context after a failed start failed: ${describeError(destroyError)}`)
       })
@@ -140,20 +140,33 @@ export function createServerGroup<G = undefined, N extends string = string>(
     return startPromise
   }
 
+  /**
+   * Drains `list` all at once, then stops the members last-declared first. Every error is logged; the results of
+   * the members that stopped are returned along with the errors.
+   */
+  async function stopMembers(list: readonly N[], when = ''): Promise<{ results: Record<N, DrainResult>; errors: unknown[] }> {
+    // drain() closes the listener before it returns (it never rejects), so after this loop no member accepts a
+    // connection. Draining one member at a time would leave the others accepting, and add up their drain timeouts.
+    for (const name of list) void servers[name].drain()
+    const results = {} as Record<N, DrainResult>
+    const errors: unknown[] = []
+    for (const name of [...list].reverse()) {
+      try {
+        // Waits for this member's drain (already under way), then destroys the member's own context.
+        results[name] = await servers[name].stop()
+      } catch (error) {
+        errors.push(error)
+        log.error(`Stopping \`${name}\` ${when}failed: ${describeError(error)}`)
+      }
+    }
+    return { results, errors }
+  }
+
   function stopNow(): Promise<Record<N, DrainResult>> {
     if (stopPromise) return stopPromise
     stopPromise = (async () => {
       if (startPromise) await startPromise.catch(() => {})
-      const results = {} as Record<N, DrainResult>
-      const errors: unknown[] = []
-      for (const name of [...names].reverse()) {
-        try {
-          results[name] = await servers[name].stop()
-        } catch (error) {
-          errors.push(error)
-          log.error(`Stopping \`${name}\` failed: ${describeError(error)}`)
-        }
-      }
+      const { results, errors } = await stopMembers(names)
       try {
         await destroyContext()
       } catch (error) {

@@ -46,7 +46,7 @@ export interface LifecycleOptions {
   /**
    * Where closer failures, time-outs and (with `handleSignals`) signals are reported. `false` prints nothing.
    *
-   * @default console
+   * @default console (every level on stderr)
    * @example createLifecycle({ logger: { error: (msg) => log.error(msg), info: (msg) => log.info(msg) } })
    */
   readonly logger?: LoggerOption

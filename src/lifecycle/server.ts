@@ -1,7 +1,7 @@
 // An HTTP server with a lifecycle: start when listening, drain without dropping requests, stop when every
 // socket is closed, restart on the same port with a fresh context, and /health + /ready built in.
 
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import { createServer, type IncomingMessage, type Server, type ServerOptions, type ServerResponse } from 'node:http'
 import type { Socket } from 'node:net'
 import { PortUnavailableError } from './errors.js'
 import { createLog, describeError, type LoggerOption } from './logger.js'
@@ -131,9 +131,20 @@ export interface LifecycleServerOptions<C = undefined> {
    */
   readonly readyPath?: string | false
   /**
+   * Options for Node's `http.createServer()`, such as `headersTimeout`, `requestTimeout`, `keepAliveTimeout` and
+   * `connectionsCheckingInterval` (how often Node enforces the first two: every 30 s unless set, so a short
+   * `headersTimeout` only bites once this is short too). Applied once, when the server is created; they hold across
+   * restarts.
+   *
+   * @default {} (Node's defaults)
+   * @example
+   * serverOptions: { headersTimeout: 10_000, requestTimeout: 30_000, connectionsCheckingInterval: 1_000, keepAliveTimeout: 5_000 }
+   */
+  readonly serverOptions?: Readonly<ServerOptions>
+  /**
    * Where handler errors and failed context destroys are reported. `false` prints nothing.
    *
-   * @default console
+   * @default console (every level on stderr)
    * @example logger: { error: (msg) => log.error(msg) }
    */
   readonly logger?: LoggerOption
@@ -155,8 +166,8 @@ export interface LifecycleServer<C = undefined> {
   /** `http://host:port`, built from the `host` option and {@link LifecycleServer.port}. */
   readonly url: string
   /**
-   * The underlying `http.Server`, the same object across restarts: tune `keepAliveTimeout` or attach `upgrade`
-   * listeners here. Do not add `request` listeners; requests go to `handler`.
+   * The underlying `http.Server`, the same object across restarts: attach `upgrade` listeners here (Node's timeouts
+   * are best set with the `serverOptions` option). Do not add `request` listeners; requests go to `handler`.
    */
   readonly server: Server
   /** The current context, `undefined` when not started. */
@@ -218,6 +229,10 @@ export function createLifecycleServer<C = undefined>(options: LifecycleServerOpt
   for (const [name, check] of Object.entries(healthChecks)) {
     if (typeof check !== 'function') throw new TypeError(`\`healthChecks.${name}\` must be a function.`)
   }
+  const serverOptions = options.serverOptions ?? {}
+  if (serverOptions === null || typeof serverOptions !== 'object') {
+    throw new TypeError('`serverOptions` must be an object of `http.createServer()` options, such as `{ headersTimeout: 10_000 }`.')
+  }
   const healthPath = checkPath('healthPath', options.healthPath, '/health')
   const readyPath = checkPath('readyPath', options.readyPath, '/ready')
   const log = createLog(options.logger)
@@ -235,7 +250,7 @@ export function createLifecycleServer<C = undefined>(options: LifecycleServerOpt
   const sockets = new Map<Socket, number>()
   const flights = new Set<Flight>()
 
-  const server = createServer()
+  const server = createServer({ ...serverOptions })
 
   // Errors during start() reject start(); later ones (accept failures such as EMFILE) must not crash the process.
   server.on('error', (error) => {

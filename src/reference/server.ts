@@ -15,6 +15,7 @@ import {
   DependencyUnavailableError,
   EXIT_FAILURE,
   PortUnavailableError,
+  type DrainResult,
   type Lifecycle,
   type LifecycleServer,
   type Logger,
@@ -133,16 +134,6 @@ export async function runReferenceServer(
     process.exitCode = EXIT_FAILURE
     void lifecycle.close(new Error('The worker child exited unexpectedly.'))
   })
-  // A forced exit (Ctrl-C twice, the hard deadline) skips the closers; the worker's group must not outlive us.
-  process.on('exit', () => {
-    if (worker.exitCode === null && worker.signalCode === null && worker.pid !== undefined) {
-      try {
-        process.kill(-worker.pid, 'SIGKILL')
-      } catch {
-        // Already gone.
-      }
-    }
-  })
   lifecycle.onClose(
     async () => {
       const [exit] = await children.closeAll({ timeout: config.childTimeoutMs })
@@ -192,8 +183,8 @@ export async function runReferenceServer(
     // Turns /ready to 503 the moment shutdown begins, while the pre-drain delay still serves requests.
     accepting: () => lifecycle.isOpen(),
   }
-  const member = (name: ListenerName, handler: Handler) => (context: () => AppContext) => {
-    const server: LifecycleServer<AppContext> = createLifecycleServer<AppContext>({
+  const member = (name: ListenerName, handler: Handler) => (context: () => AppContext): LifecycleServer<AppContext> =>
+    createLifecycleServer<AppContext>({
       handler: counted(name, handler),
       port: config.ports[name],
       host: config.host,
@@ -201,16 +192,13 @@ export async function runReferenceServer(
       drainTimeout: config.drainTimeoutMs,
       healthChecks,
       logger,
+      serverOptions: {
+        keepAliveTimeout: config.keepAliveTimeoutMs,
+        headersTimeout: config.headersTimeoutMs,
+        // Node enforces headersTimeout only on this interval (30 s by default).
+        connectionsCheckingInterval: Math.max(25, Math.min(1_000, Math.floor(config.headersTimeoutMs / 4))),
+      },
     })
-    server.server.keepAliveTimeout = config.keepAliveTimeoutMs
-    server.server.headersTimeout = config.headersTimeoutMs
-    // Node checks headersTimeout on this interval (30 s by default), read when the server starts listening.
-    ;(server.server as { connectionsCheckingInterval?: number }).connectionsCheckingInterval = Math.max(
-      25,
-      Math.min(1_000, Math.floor(config.headersTimeoutMs / 4)),
-    )
-    return server
-  }
 
   function counted(name: ListenerName, handler: Handler): Handler {
     const count = stats[name]
@@ -357,20 +345,18 @@ export async function runReferenceServer(
         await group.stop() // waits for a start still under way, then stops what it started
         return
       }
-      const began = Date.now()
-      // All three stop accepting at once; group.stop() alone would drain them one after the other.
-      const drains = LISTENERS.map((name) => group.servers[name].drain())
+      // All three stop accepting at once and drain together; then the database closes, after the last of them.
+      const stopping = group.stop()
       log('draining: api, admin and metrics accept no new connections')
-      const results = await Promise.all(drains)
+      const results = Object.values<DrainResult>(await stopping)
       const interrupted = results.flatMap((result) => result.interrupted)
       const forced = results.reduce((sum, result) => sum + result.forced, 0)
       log(
-        `drained in ${Date.now() - began} ms; ` +
+        `drained in ${Math.max(...results.map((result) => result.durationMs))} ms; ` +
           LISTENERS.map((name) => `${name} accepted ${stats[name].accepted}, finished ${stats[name].finished}, cut ${stats[name].cut}`).join('; ') +
           (forced > 0 ? `; destroyed ${forced} socket(s) at the ${config.drainTimeoutMs} ms drain deadline${interrupted.length > 0 ? `, serving ${interrupted.join(', ')}` : ''}` : ''),
       )
       if (interrupted.length > 0 && !process.exitCode) process.exitCode = EXIT_FAILURE
-      await group.stop() // drained already: this destroys the context, so the database closes last
     },
     { name: 'http servers', timeout: config.drainTimeoutMs + 2_000 },
   )

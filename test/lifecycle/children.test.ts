@@ -91,6 +91,21 @@ test('works as a lifecycle closer', async () => {
   expect(registry.size).toBe(0)
 })
 
+test('an exit listener (SIGKILL for forced exits) exists only while the registry has live children', async () => {
+  const before = process.listenerCount('exit')
+  const registry = newRegistry()
+  expect(process.listenerCount('exit')).toBe(before)
+  await spawnReady(registry, 'plain')
+  await spawnReady(registry, 'plain')
+  expect(process.listenerCount('exit')).toBe(before + 1)
+  await registry.closeAll({ timeout: 1_000 })
+  expect(process.listenerCount('exit')).toBe(before)
+  // A child that never started leaves nothing behind either.
+  registry.spawn('/nonexistent/leakguard-test-binary').once('error', () => {})
+  await registry.closeAll()
+  expect(process.listenerCount('exit')).toBe(before)
+})
+
 test('close() refuses a child it did not spawn', () => {
   const registry = newRegistry()
   expect(() => registry.close({} as ChildProcess)).toThrow(/not spawned by this registry/)

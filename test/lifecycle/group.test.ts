@@ -1,4 +1,4 @@
-// createServerGroup: all-or-none start, reverse-order stop, restart around one shared context.
+// createServerGroup: all-or-none start, concurrent drain then reverse-order stop, restart around one shared context.
 import { afterEach, expect, test } from 'vitest'
 import {
   createLifecycleServer,
@@ -7,7 +7,7 @@ import {
   type LifecycleServer,
   type ServerGroup,
 } from '../../src/lifecycle.js'
-import { get } from './helpers.js'
+import { connectOutcome, deferred, get } from './helpers.js'
 
 const cleanups: Array<() => Promise<unknown>> = []
 afterEach(async () => {
@@ -53,6 +53,53 @@ test('starts members in order and stops them in reverse', async () => {
     'destroy api',
   ])
   await expect(group.stop()).resolves.toBe(results)
+})
+
+test('stop() drains every member at once: all refuse new connections, and hung requests cost one drainTimeout', async () => {
+  const DRAIN_MS = 200
+  const hung = (name: string, events: string[]) => {
+    const entered = deferred()
+    const server = createLifecycleServer({
+      logger: false,
+      drainTimeout: DRAIN_MS,
+      createContext: () => ({ destroy: () => void events.push(`destroy ${name}`) }),
+      handler: () => entered.resolve(), // never answers
+    })
+    return { server, entered: entered.promise }
+  }
+  const events: string[] = []
+  const members = { api: hung('api', events), admin: hung('admin', events), metrics: hung('metrics', events) }
+  const group = trackGroup(
+    createServerGroup(
+      { api: members.api.server, admin: members.admin.server, metrics: members.metrics.server },
+      { createContext: () => ({ destroy: () => void events.push('destroy shared') }) },
+    ),
+  )
+  await group.start()
+  const servers = Object.values(group.servers)
+  const replies = servers.map((server) =>
+    get(`${server.url}/hang`).then(
+      () => 'answered',
+      (error: NodeJS.ErrnoException) => error.code ?? error.message,
+    ),
+  )
+  await Promise.all(Object.values(members).map((member) => member.entered))
+
+  const stopped = group.stop()
+  expect(servers.map((server) => server.state)).toEqual(['draining', 'draining', 'draining'])
+  expect(await Promise.all(servers.map((server) => connectOutcome(server.port)))).toEqual([
+    'ECONNREFUSED',
+    'ECONNREFUSED',
+    'ECONNREFUSED',
+  ])
+  // All three draining and refusing at once is what bounds stop() by one drainTimeout, not three.
+  const results = await stopped
+  for (const name of ['api', 'admin', 'metrics'] as const) {
+    expect(results[name]).toMatchObject({ forced: 1, timedOut: true, interrupted: ['GET /hang'] })
+  }
+  expect(await Promise.all(replies)).toEqual(['ECONNRESET', 'ECONNRESET', 'ECONNRESET'])
+  // Drained together, still finished last-declared first, and the shared context goes after every member.
+  expect(events).toEqual(['destroy metrics', 'destroy admin', 'destroy api', 'destroy shared'])
 })
 
 test('a member that fails to start stops the ones already started, and the original error is rethrown', async () => {

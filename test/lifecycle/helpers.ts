@@ -81,3 +81,19 @@ export function collect(stream: Readable): { readonly text: () => string; waitFo
     },
   }
 }
+
+/**
+ * Resolves like `promise`, or rejects with `message` after `ms`: a bound on what a broken build would wait for
+ * for ever, so the test fails with a reason (and its `finally` still cleans up) instead of hitting the test timeout.
+ */
+export async function within<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const expired = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(new Error(message)), ms)
+  })
+  try {
+    return await Promise.race([promise, expired])
+  } finally {
+    clearTimeout(timer)
+  }
+}

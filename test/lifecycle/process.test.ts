@@ -2,13 +2,14 @@
 // then `close` and assertions on exit code, signal and output. Fixtures import the built dist/lifecycle.js.
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
-import { readdirSync, statSync } from 'node:fs'
+import { readdirSync, readFileSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { beforeAll, describe, expect, test } from 'vitest'
-import { collect } from './helpers.js'
+import { collect, within } from './helpers.js'
 
 const ROOT = join(import.meta.dirname, '..', '..')
 const FIXTURE = join(import.meta.dirname, 'fixtures', 'signals.mjs')
+const FORCED_EXIT_FIXTURE = join(import.meta.dirname, 'fixtures', 'forced-exit.mjs')
 
 beforeAll(() => {
   // The fixtures run the build; a missing or stale build would test something other than src/.
@@ -27,7 +28,7 @@ type Step = { readonly signal: NodeJS.Signals } | { readonly waitFor: string } |
 
 interface Case {
   readonly name: string
-  readonly mode: 'plain' | 'wait' | 'hang' | 'uncaught' | 'unhandled'
+  readonly mode: 'plain' | 'default' | 'wait' | 'hang' | 'uncaught' | 'unhandled'
   readonly steps: readonly Step[]
   readonly exitCode: number
   /** Each must appear in stderr exactly once. */
@@ -42,6 +43,13 @@ const CASES: readonly Case[] = [
     steps: [{ signal: 'SIGTERM' }],
     exitCode: 0,
     once: ['Received SIGTERM; closing gracefully', 'closer: closing', 'closer: interval cleared', 'Closed in'],
+  },
+  {
+    name: 'the default logger writes to stderr, leaving stdout to the program',
+    mode: 'default',
+    steps: [{ signal: 'SIGTERM' }],
+    exitCode: 0,
+    once: ['[leakguard] Received SIGTERM; closing gracefully', 'closer: interval cleared', '[leakguard] Closed in'],
   },
   {
     name: 'SIGINT also closes gracefully and exits 0',
@@ -102,9 +110,10 @@ function count(text: string, needle: string): number {
 describe.concurrent('handleSignals', () => {
   for (const c of CASES) {
     test(c.name, async () => {
-      const child = spawn(process.execPath, [FIXTURE, c.mode], { stdio: ['pipe', 'ignore', 'pipe'] })
+      const child = spawn(process.execPath, [FIXTURE, c.mode], { stdio: ['pipe', 'pipe', 'pipe'] })
       const closed = once(child, 'close') as Promise<[number | null, NodeJS.Signals | null]>
       const stderr = collect(child.stderr)
+      const stdout = collect(child.stdout)
       try {
         await stderr.waitFor('ready\n')
         for (const step of c.steps) {
@@ -118,9 +127,75 @@ describe.concurrent('handleSignals', () => {
         for (const needle of c.once) expect(count(text, needle), `"${needle}" in:\n${text}`).toBe(1)
         for (const needle of c.absent ?? []) expect(text).not.toContain(needle)
         expect(text).toMatch(/^ready\n/)
+        expect(stdout.text()).toBe('')
       } finally {
         // Only a failed assertion above can leave it running.
         if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
+        await closed
+      }
+    })
+  }
+})
+
+/** Dead means gone, or a zombie waiting for a reaper that is not us. */
+function isDead(pid: number): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.startsWith('Z') ?? true
+  } catch {
+    return true
+  }
+}
+
+interface ForcedCase {
+  readonly name: string
+  readonly mode: 'sigint' | 'deadline'
+  readonly signals: readonly NodeJS.Signals[]
+  readonly exitCode: number
+  readonly logged: string
+}
+
+const FORCED: readonly ForcedCase[] = [
+  {
+    name: 'a second SIGINT (exit 130)',
+    mode: 'sigint',
+    signals: ['SIGINT', 'SIGINT'],
+    exitCode: 130,
+    logged: 'exiting now with code 130',
+  },
+  {
+    name: 'the hard deadline (exit 1)',
+    mode: 'deadline',
+    signals: ['SIGTERM'],
+    exitCode: 1,
+    logged: 'did not exit within 300 ms of the close starting; exiting with code 1',
+  },
+]
+
+// Linux only: whether a pid is dead (gone, or a zombie) is read from /proc.
+describe.skipIf(process.platform !== 'linux')('a forced exit skips the closers but still kills registry children', { concurrent: true }, () => {
+  for (const c of FORCED) {
+    test(c.name, async () => {
+      const child = spawn(process.execPath, [FORCED_EXIT_FIXTURE, c.mode], { stdio: ['ignore', 'ignore', 'pipe'] })
+      const closed = once(child, 'close') as Promise<[number | null, NodeJS.Signals | null]>
+      const stderr = collect(child.stderr)
+      let orphan: number | undefined
+      try {
+        orphan = Number((await stderr.waitFor(/ready \d+\n/)).split(' ')[1])
+        expect(isDead(orphan)).toBe(false)
+        const [first, ...rest] = c.signals
+        child.kill(first)
+        await stderr.waitFor('closer: stuck')
+        for (const signal of rest) child.kill(signal)
+        // The registry child shares the stderr pipe, so 'close' means it is gone as well.
+        const [code, signal] = await within(closed, 5_000, `registry child ${orphan} outlived its parent's forced exit`)
+        const text = stderr.text()
+        expect({ code, signal }, text).toEqual({ code: c.exitCode, signal: null })
+        expect(text).toContain(c.logged)
+        expect(isDead(orphan)).toBe(true)
+      } finally {
+        // Only a failure above leaves either of them running.
+        if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
+        if (orphan !== undefined && !isDead(orphan)) process.kill(-orphan, 'SIGKILL')
         await closed
       }
     })

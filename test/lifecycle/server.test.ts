@@ -1,10 +1,10 @@
 // createLifecycleServer against real sockets on 127.0.0.1: start, drain, stop, restart, health, failures.
 import http from 'node:http'
-import type net from 'node:net'
+import net from 'node:net'
 import { once } from 'node:events'
 import { afterEach, describe, expect, test, vi } from 'vitest'
 import { createLifecycleServer, PortUnavailableError, type LifecycleServer } from '../../src/lifecycle.js'
-import { connectOutcome, deferred, get } from './helpers.js'
+import { connectOutcome, deferred, get, within } from './helpers.js'
 
 // Every server a test creates is stopped here too, so a failing assertion cannot leak one into the next test.
 const servers = new Set<LifecycleServer<any>>()
@@ -69,7 +69,9 @@ describe('start and stop', () => {
     )
     expect(error).toBeInstanceOf(PortUnavailableError)
     expect(error).toMatchObject({ exitCode: 72, code: 'EADDRINUSE', port: holder.port, host: '127.0.0.1' })
-    expect((error as Error).message).toMatch(/already in use.*`port: 0`/)
+    expect((error as Error).message).toBe(
+      `Port ${holder.port} on 127.0.0.1 is already in use (EADDRINUSE). Stop the process holding it, choose another port, or use port 0 to let the system pick.`,
+    )
     expect(server.state).toBe('stopped')
     expect(server.server.listening).toBe(false)
     expect(destroyed).toHaveBeenCalledTimes(1)
@@ -100,6 +102,44 @@ describe('start and stop', () => {
     expect(() => createLifecycleServer({ handler, createContext: () => 1, sharedContext: () => 1 })).toThrow(
       '`createContext`',
     )
+  })
+})
+
+describe('serverOptions', () => {
+  test('reach http.createServer: headersTimeout, checked every connectionsCheckingInterval, drops a slow-headers client', async () => {
+    const HEADERS_MS = 200
+    const server = track(
+      createLifecycleServer({
+        logger: false,
+        serverOptions: { headersTimeout: HEADERS_MS, connectionsCheckingInterval: 25, keepAliveTimeout: 1_234 },
+        handler: (_req, res) => void res.end('ok'),
+      }),
+    )
+    expect(server.server.headersTimeout).toBe(HEADERS_MS)
+    expect(server.server.keepAliveTimeout).toBe(1_234)
+    await server.start()
+    const socket = net.connect(server.port, '127.0.0.1')
+    try {
+      let reply = ''
+      socket.setEncoding('utf8').on('data', (chunk: string) => (reply += chunk))
+      socket.on('error', () => {}) // the server may reset instead of ending; either way it must go
+      const closed = once(socket, 'close')
+      await once(socket, 'connect')
+      const began = performance.now()
+      socket.write('GET / HTTP/1.1\r\nHost: localhost\r\n') // the blank line that ends the headers never comes
+      // Node's defaults (60 s headersTimeout, checked every 30 s) would keep it open far longer than this.
+      await within(closed, 3_000, 'the slow-headers connection was still open 3 s later')
+      expect(performance.now() - began).toBeGreaterThanOrEqual(HEADERS_MS * 0.9)
+      expect(reply).toMatch(/^HTTP\/1\.1 408 /)
+      expect((await get(`${server.url}/`)).body).toBe('ok')
+    } finally {
+      socket.destroy()
+    }
+  })
+
+  test('must be an object', () => {
+    expect(() => createLifecycleServer({ handler: () => {}, serverOptions: 5 as never })).toThrow(TypeError)
+    expect(() => createLifecycleServer({ handler: () => {}, serverOptions: 5 as never })).toThrow('`serverOptions`')
   })
 })
 

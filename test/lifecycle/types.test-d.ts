@@ -43,6 +43,12 @@ test('group members get the group context type; servers are keyed by member name
   expectTypeOf(group.servers).toHaveProperty('api')
 })
 
+test('serverOptions takes http.createServer options', () => {
+  createLifecycleServer({ handler: () => {}, serverOptions: { headersTimeout: 10_000, connectionsCheckingInterval: 1_000 } })
+  // @ts-expect-error a timeout is a number of milliseconds
+  createLifecycleServer({ handler: () => {}, serverOptions: { headersTimeout: '10s' } })
+})
+
 test('exit codes are literal types; connectWithBackoff resolves to what connect returns', () => {
   expectTypeOf(ExitCode.PORT_UNAVAILABLE).toEqualTypeOf<72>()
   expectTypeOf(connectWithBackoff(async () => 42)).resolves.toEqualTypeOf<number>()
