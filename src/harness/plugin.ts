@@ -1,6 +1,7 @@
 // The Vitest plugin: puts the setup file first and the reporter last, and hands both the options.
 import { fileURLToPath } from 'node:url'
 import { serializeAllow, validateOptions, type DetectorOptions } from '../detector/index.js'
+import LeakguardReporter from '../reporters/reporter.js'
 import { disabledByEnv, PROVIDE_KEY } from './env.js'
 
 export interface LeakguardOptions extends DetectorOptions {
@@ -20,7 +21,6 @@ export interface LeakguardPlugin {
 const SETUP = fileURLToPath(new URL('../setup.js', import.meta.url))
 /** leakguard's own files, to run natively rather than through Vite's transform (it costs ~0.2 s a file). */
 const OWN_DIST = new RegExp(`^${fileURLToPath(new URL('../', import.meta.url)).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`)
-const REPORTER = fileURLToPath(new URL('../reporter.js', import.meta.url))
 
 function toArray<T>(v: T | readonly T[] | undefined): T[] {
   return v === undefined ? [] : Array.isArray(v) ? [...v] : [v as T]
@@ -53,7 +53,8 @@ export function leakguard(options: LeakguardOptions = {}): LeakguardPlugin {
           : toArray(test.reporters)
       test.reporters = [
         ...reporters.filter((r) => r !== 'leakguard/reporter' && !(Array.isArray(r) && r[0] === 'leakguard/reporter')),
-        [REPORTER, options.outputFile ? { outputFile: options.outputFile } : {}],
+        // An instance, not a path: Vitest would load a path through its module runner, file by file.
+        new LeakguardReporter(options.outputFile ? { outputFile: options.outputFile } : {}),
       ]
       const server = (test.server ??= {})
       const deps = (server.deps ??= {})
