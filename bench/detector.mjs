@@ -5,7 +5,7 @@
 //   npm run bench                      (2,000 tests: 20 files x 100, 5 rounds)
 //   node bench/detector.mjs --files 10 --tests 50 --rounds 3
 import { spawnSync } from 'node:child_process'
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -77,14 +77,22 @@ const MODES = {
 // the first few files, against leakguard off on the same files.
 const subset = Array.from({ length: ASYNC_FILES }, (_, i) => `test/suite-${i}.test.js`)
 
-function once(mode, files = []) {
+// CPU time of the whole process tree (Vitest and its workers) is far steadier than wall time on a
+// shared machine; GNU time reports it where installed.
+const TIME = existsSync('/usr/bin/time') ? '/usr/bin/time' : null
+const cpu = { off: [], on: [], subsetOff: [], subsetOn: [], detectAsyncLeaks: [] }
+
+function once(mode, files = [], cpuKey = null) {
   const start = process.hrtime.bigint()
-  const r = spawnSync(process.execPath, [vitestBin, 'run', '--reporter=dot', ...MODES[mode], ...files], {
+  const args = [vitestBin, 'run', '--reporter=dot', ...MODES[mode], ...files]
+  const r = spawnSync(TIME ?? process.execPath, TIME ? ['-f', 'LEAKGUARD_CPU %U %S', process.execPath, ...args] : args, {
     cwd: dir,
     encoding: 'utf8',
     env: { ...process.env, CI: '1', FORCE_COLOR: '0' },
   })
   const ms = Number(process.hrtime.bigint() - start) / 1e6
+  const used = /LEAKGUARD_CPU ([\d.]+) ([\d.]+)/.exec(r.stderr ?? '')
+  if (used && cpuKey) cpu[cpuKey].push((Number(used[1]) + Number(used[2])) * 1000)
   // --detectAsyncLeaks reports (and may fail on) Vitest's own internals; only the time counts.
   if (r.status !== 0 && mode !== 'detectAsyncLeaks') {
     console.error(`bench: the ${mode} run failed:\n${r.stdout}\n${r.stderr}`)
@@ -106,12 +114,12 @@ try {
   for (let r = 0; r < ROUNDS; r++) {
     // Interleaved, alternating order, so drift on a shared machine hits both sides alike.
     const order = r % 2 ? ['on', 'off'] : ['off', 'on']
-    for (const mode of order) times[mode].push(once(mode))
+    for (const mode of order) times[mode].push(once(mode, [], mode))
   }
   for (let r = 0; r < ASYNC_ROUNDS && ASYNC_FILES > 0; r++) {
-    times.subsetOff.push(once('off', subset))
-    times.subsetOn.push(once('on', subset))
-    times.detectAsyncLeaks.push(once('detectAsyncLeaks', subset))
+    times.subsetOff.push(once('off', subset, 'subsetOff'))
+    times.subsetOn.push(once('on', subset, 'subsetOn'))
+    times.detectAsyncLeaks.push(once('detectAsyncLeaks', subset, 'detectAsyncLeaks'))
   }
   const row = (name, xs, base) =>
     `${name.padEnd(20)} median ${(median(xs) / 1000).toFixed(2).padStart(7)} s   ratio ${(median(xs) / median(base)).toFixed(3)}x   runs ${xs.map((x) => (x / 1000).toFixed(2)).join(' ')}`
@@ -124,7 +132,14 @@ try {
     console.log(row('leakguard on', times.subsetOn, times.subsetOff))
     console.log(row('--detectAsyncLeaks', times.detectAsyncLeaks, times.subsetOff))
   }
-  console.log(`\nleakguard on / off = ${(median(times.on) / median(times.off)).toFixed(3)}x (target ≤ 1.05x)`)
+  if (cpu.off.length) {
+    console.log('\nCPU time of Vitest and its workers (user + sys)')
+    console.log(row('leakguard off', cpu.off, cpu.off))
+    console.log(row('leakguard on', cpu.on, cpu.off))
+    if (cpu.detectAsyncLeaks.length) console.log(row('--detectAsyncLeaks', cpu.detectAsyncLeaks, cpu.subsetOff))
+  }
+  console.log(`\nleakguard on / off = ${(median(times.on) / median(times.off)).toFixed(3)}x wall (target ≤ 1.05x)`)
+  if (cpu.off.length) console.log(`leakguard on / off = ${(median(cpu.on) / median(cpu.off)).toFixed(3)}x CPU`)
 } finally {
   rmSync(dir, { recursive: true, force: true })
 }
