@@ -5,7 +5,7 @@
 //   npm run bench                      (2,000 tests: 20 files x 100, 5 rounds)
 //   node bench/detector.mjs --files 10 --tests 50 --rounds 3
 import { spawnSync } from 'node:child_process'
-import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -36,7 +36,15 @@ for (const [name, v] of Object.entries({ FILES, TESTS, ROUNDS, ASYNC_ROUNDS, ASY
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'leakguard-bench-'))
-symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'), 'dir')
+// leakguard as a user has it: a copy in node_modules, imported by name. (Imported by path, Vite's
+// config loader would bundle all of dist into the config on every run; a package it leaves alone.)
+mkdirSync(join(dir, 'node_modules'))
+for (const entry of readdirSync(join(ROOT, 'node_modules'))) {
+  symlinkSync(join(ROOT, 'node_modules', entry), join(dir, 'node_modules', entry), 'dir')
+}
+mkdirSync(join(dir, 'node_modules', 'leakguard'))
+cpSync(join(ROOT, 'package.json'), join(dir, 'node_modules', 'leakguard', 'package.json'))
+cpSync(join(ROOT, 'dist'), join(dir, 'node_modules', 'leakguard', 'dist'), { recursive: true })
 mkdirSync(join(dir, 'test'))
 for (let f = 0; f < FILES; f++) {
   const lines = [
@@ -56,17 +64,16 @@ for (let f = 0; f < FILES; f++) {
   lines.push('})', '')
   writeFileSync(join(dir, 'test', `suite-${f}.test.js`), lines.join('\n'))
 }
-const plugin = JSON.stringify(join(ROOT, 'dist', 'vitest.js'))
 writeFileSync(
   join(dir, 'off.config.mjs'),
   "import { defineConfig } from 'vitest/config'\nexport default defineConfig({ test: { include: ['test/**/*.test.js'] } })\n",
 )
 writeFileSync(
   join(dir, 'on.config.mjs'),
-  `import { defineConfig } from 'vitest/config'\nimport { leakguard } from ${plugin}\nexport default defineConfig({ plugins: [leakguard()], test: { include: ['test/**/*.test.js'] } })\n`,
+  `import { defineConfig } from 'vitest/config'\nimport { leakguard } from 'leakguard/vitest'\nexport default defineConfig({ plugins: [leakguard()], test: { include: ['test/**/*.test.js'] } })\n`,
 )
 
-const vitestBin = join(ROOT, 'node_modules', 'vitest', 'vitest.mjs')
+const vitestBin = join(dir, 'node_modules', 'vitest', 'vitest.mjs')
 const MODES = {
   off: ['--config', 'off.config.mjs'],
   on: ['--config', 'on.config.mjs'],
