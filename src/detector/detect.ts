@@ -3,7 +3,7 @@ import { relative, isAbsolute } from 'node:path'
 import { activeResourceCounts, closeBracket, state, type Bracket, type ResourceRecord } from './registry.js'
 import { describe, dueAt, isDefinite, liveness, makeLeak, type Described } from './describe.js'
 import type { ProcessInfo } from './processes.js'
-import { formatSite, isRunnerOwned, parseFrames, userFrame } from './stack.js'
+import { formatSite, isRunnerOwned, parseFrames, userFrame, type Frame } from './stack.js'
 import type { AllowEntry, DetectorOptions, Leak, LeakKind } from './types.js'
 
 export interface ResolvedOptions {
@@ -49,8 +49,15 @@ interface Candidate {
   readonly pid?: number
 }
 
-function frames(rec: ResourceRecord) {
-  return parseFrames(rec.stack.stack)
+// A stack is parsed once per record: the settle loop looks at the same candidates several times.
+const parsedFrames = new WeakMap<ResourceRecord, Frame[]>()
+function frames(rec: ResourceRecord): Frame[] {
+  let list = parsedFrames.get(rec)
+  if (!list) {
+    list = parseFrames(rec.stack.stack)
+    parsedFrames.set(rec, list)
+  }
+  return list
 }
 
 function isAllowed(kind: LeakKind, stack: string | undefined, allowed: ReadonlySet<LeakKind>, allow: readonly AllowEntry[]): boolean {

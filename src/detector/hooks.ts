@@ -21,7 +21,9 @@ function wrapTimer(original: AnyFn, repeat: boolean): AnyFn {
   const s = state()
   const wrapped = function (this: unknown, callback: unknown, ms?: unknown, ...rest: unknown[]) {
     let cb = callback
-    const owner = s.enabled && typeof callback === 'function' ? currentOwner(s).owner : null
+    // Decided once, for both the callback and the record.
+    const where = s.enabled ? currentOwner(s) : null
+    const owner = typeof callback === 'function' ? where?.owner : null
     if (owner) {
       const fn = callback as AnyFn
       cb = function (this: unknown, ...args: unknown[]) {
@@ -36,7 +38,7 @@ function wrapTimer(original: AnyFn, repeat: boolean): AnyFn {
     }
     const timer = original.call(this, cb, ms, ...rest)
     const delay = Math.max(1, Number(ms) || 1)
-    track('timer', timer, wrapped, { delay, repeat })
+    if (where) track('timer', timer, wrapped, { delay, repeat }, { where })
     return timer
   }
   Object.defineProperty(wrapped, 'name', { value: original.name })
@@ -178,7 +180,7 @@ function installFs(): void {
     const rec =
       cbIndex === -1
         ? null
-        : track('file-descriptor', {}, patchedOpen, { path: String(path), pending: true, stream: !!streamStack }, streamStack)
+        : track('file-descriptor', {}, patchedOpen, { path: String(path), pending: true, stream: !!streamStack }, { stack: streamStack })
     if (rec) {
       const cb = rest[cbIndex] as AnyFn
       rest[cbIndex] = function (this: unknown, err: unknown, fd: number) {

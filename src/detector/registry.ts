@@ -134,7 +134,13 @@ export function closeBracket(b: Bracket): void {
 }
 
 /** The bracket a resource created right now belongs to, and whether that is a guess. */
-export function currentOwner(s: DetectorState): { owner: Bracket | null; ambiguous: string[] | null } {
+/** Who a resource created now belongs to, and the concurrent tests when that is a guess. */
+export interface Owner {
+  readonly owner: Bracket | null
+  readonly ambiguous: string[] | null
+}
+
+export function currentOwner(s: DetectorState): Owner {
   // A timer firing belongs to whoever created it, not to the test that happens to be running;
   // once that test is over, what its timers create answers to the file.
   const fromTimer = s.timerOwner
@@ -157,16 +163,16 @@ export function track(
   ref: object,
   skip: Function,
   info: Record<string, unknown> = {},
-  stack?: StackHolder,
+  known: { readonly stack?: StackHolder; readonly where?: Owner } = {},
 ): ResourceRecord | null {
   const s = state()
   if (!s.enabled) return null
-  const { owner, ambiguous } = currentOwner(s)
+  const { owner, ambiguous } = known.where ?? currentOwner(s)
   if (!owner) return null
   const rec: ResourceRecord = {
     kind,
     ref,
-    stack: stack ?? captureStack(skip),
+    stack: known.stack ?? captureStack(skip),
     owner,
     ambiguous,
     createdAt: s.real.now(),

@@ -1,9 +1,9 @@
 // The CI gate: compares a report with a baseline of accepted leaks. A leak's identity is its file,
 // test, kind and creation site's file and function, never line numbers, so edits above a leak do
 // not make it "new".
-import { existsSync, readFileSync } from 'node:fs'
+import { existsSync } from 'node:fs'
 import { isAbsolute, relative, resolve } from 'node:path'
-import { DEFAULT_OUTPUT, parseSite, readReport, ReportInputError, SCHEMA_VERSION, writeFileAtomic, type Report, type ReportLeak } from './schema.js'
+import { DEFAULT_OUTPUT, parseSite, readJsonFile, readReport, ReportInputError, SCHEMA_VERSION, writeFileAtomic, type Report, type ReportLeak } from './schema.js'
 
 export const DEFAULT_BASELINE = '.leakguard/baseline.json'
 
@@ -101,22 +101,11 @@ export function formatBaseline(entries: readonly BaselineEntry[]): string {
 }
 
 export function readBaseline(path: string, label: string = path): Baseline {
-  let text: string
-  try {
-    text = readFileSync(path, 'utf8')
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code
-    if (code === 'ENOENT') {
-      throw new ReportInputError(`baseline ${label} does not exist; create it with \`leakguard gate --update-baseline\`, or leave out \`--baseline\`.`)
-    }
-    throw new ReportInputError(`cannot read baseline ${label} (${code ?? (error as Error).message}); check the path and its permissions.`)
-  }
-  let data: unknown
-  try {
-    data = JSON.parse(text)
-  } catch {
-    throw new ReportInputError(`baseline ${label} is not JSON; write it again with \`leakguard gate --update-baseline\`.`)
-  }
+  const data = readJsonFile(path, {
+    missing: `baseline ${label} does not exist; create it with \`leakguard gate --update-baseline\`, or leave out \`--baseline\`.`,
+    unreadable: (why) => `cannot read baseline ${label} (${why}); check the path and its permissions.`,
+    notJson: `baseline ${label} is not JSON; write it again with \`leakguard gate --update-baseline\`.`,
+  })
   const version = (data as { schemaVersion?: unknown } | null)?.schemaVersion
   if (version !== SCHEMA_VERSION) {
     throw new ReportInputError(

@@ -165,24 +165,34 @@ function describeValue(v: unknown): string {
  * what to do when the file is missing, is not JSON, or is not a schema-1 leakguard report.
  */
 export function readReport(path: string, label: string = path): Report {
+  const data = readJsonFile(path, {
+    missing: `${label} does not exist; run the tests with the leakguard plugin first, or pass the report's path.`,
+    folder: `${label} is a folder; pass the path of the report file (e.g. ${DEFAULT_OUTPUT}).`,
+    unreadable: (why) => `cannot read ${path} (${why}); check its permissions.`,
+    notJson: `${label} is not JSON; pass the report written by the leakguard reporter (${DEFAULT_OUTPUT}).`,
+  })
+  return checkReport(data, label)
+}
+
+/** Reads and parses a JSON file; each way that can fail is a one-line ReportInputError. */
+export function readJsonFile(
+  path: string,
+  say: { readonly missing: string; readonly folder?: string; readonly unreadable: (why: string) => string; readonly notJson: string },
+): unknown {
   let text: string
   try {
     text = readFileSync(path, 'utf8')
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code
-    if (code === 'ENOENT') {
-      throw new ReportInputError(`${label} does not exist; run the tests with the leakguard plugin first, or pass the report's path.`)
-    }
-    if (code === 'EISDIR') throw new ReportInputError(`${label} is a folder; pass the path of the report file (e.g. ${DEFAULT_OUTPUT}).`)
-    throw new ReportInputError(`cannot read ${path} (${code ?? (error as Error).message}); check its permissions.`)
+    if (code === 'ENOENT') throw new ReportInputError(say.missing)
+    if (code === 'EISDIR' && say.folder) throw new ReportInputError(say.folder)
+    throw new ReportInputError(say.unreadable(code ?? (error as Error).message))
   }
-  let data: unknown
   try {
-    data = JSON.parse(text)
+    return JSON.parse(text)
   } catch {
-    throw new ReportInputError(`${label} is not JSON; pass the report written by the leakguard reporter (${DEFAULT_OUTPUT}).`)
+    throw new ReportInputError(say.notJson)
   }
-  return checkReport(data, label)
 }
 
 export function checkReport(data: unknown, path: string): Report {

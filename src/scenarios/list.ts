@@ -58,14 +58,7 @@ export const SCENARIOS: readonly Scenario[] = [
       const parts = [`ready in ${formatMs(ready.ms)}`, `${t.health} 200`]
       if (t.reference) {
         expectStatus(await send(s.url('/ready'), { timeoutMs: 3_000, signal: t.signal }), 200, 'GET /ready')
-        const created = await send(s.url('/users'), {
-          method: 'POST',
-          body: JSON.stringify({ name: 'Ada' }),
-          headers: { 'Content-Type': 'application/json' },
-          timeoutMs: 3_000,
-          signal: t.signal,
-        })
-        expectStatus(created, 201, 'POST /users')
+        expectStatus(await postUsers(t, s, JSON.stringify({ name: 'Ada' })), 201, 'POST /users')
         const list = await send(s.url('/users'), { timeoutMs: 3_000, signal: t.signal })
         expectStatus(list, 200, 'GET /users')
         if (!list.body.includes('"Ada"')) fail(`GET /users did not list the user just created: ${list.body.slice(0, 120)}`)
@@ -290,14 +283,7 @@ export const SCENARIOS: readonly Scenario[] = [
       t.defer(() => rm(dir, { recursive: true, force: true }))
       const s = await t.spawn({ DATABASE_PATH: join(dir, 'users.sqlite') })
       const first = await s.ready()
-      const created = await send(s.url('/users'), {
-        method: 'POST',
-        body: JSON.stringify({ name: 'Grace' }),
-        headers: { 'Content-Type': 'application/json' },
-        timeoutMs: 3_000,
-        signal: t.signal,
-      })
-      expectStatus(created, 201, 'POST /users')
+      expectStatus(await postUsers(t, s, JSON.stringify({ name: 'Grace' })), 201, 'POST /users')
       const agent = t.agent()
       let socket: net.Socket | undefined
       const before = await send(s.url('/'), { agent, timeoutMs: 3_000, signal: t.signal, onSocket: (so) => (socket = so) })
@@ -409,10 +395,9 @@ export const SCENARIOS: readonly Scenario[] = [
       await once(raw, 'connect')
       const headersStarted = performance.now()
       raw.write('GET /users HTTP/1.1\r\nHost: 127.0.0.1\r\n')
-      const json = { 'Content-Type': 'application/json' }
       const [oversized, malformed, good] = await Promise.all([
-        send(s.url('/users'), { method: 'POST', body: JSON.stringify({ name: 'x'.repeat(4_096) }), headers: json, timeoutMs: 3_000, signal: t.signal }),
-        send(s.url('/users'), { method: 'POST', body: '{"name":', headers: json, timeoutMs: 3_000, signal: t.signal }),
+        postUsers(t, s, JSON.stringify({ name: 'x'.repeat(4_096) })),
+        postUsers(t, s, '{"name":'),
         send(s.url('/users'), { timeoutMs: 3_000, signal: t.signal }),
       ])
       expectStatus(oversized, 413, 'an oversized POST /users')
@@ -429,6 +414,17 @@ export const SCENARIOS: readonly Scenario[] = [
     },
   },
 ]
+
+/** POST /users with a JSON body (well-formed or not, as the scenario needs). */
+function postUsers(t: ScenarioContext, s: ServerProcess, body: string): Promise<Outcome> {
+  return send(s.url('/users'), {
+    method: 'POST',
+    body,
+    headers: { 'Content-Type': 'application/json' },
+    timeoutMs: 3_000,
+    signal: t.signal,
+  })
+}
 
 function crashScenario(name: string, kind: 'uncaught' | 'unhandled', logged: RegExp): Scenario {
   const what = kind === 'uncaught' ? 'an uncaught exception' : 'an unhandled rejection'
