@@ -1,38 +1,16 @@
 // Closing a bracket: what it created that is still alive, after a settle only when needed.
 import { relative, isAbsolute } from 'node:path'
-import { activeResourceCounts, closeBracket, state, type Bracket, type ResourceRecord } from './registry.js'
+import { closeBracket, countTypes, markPrefix, otherDiff, state, type Bracket, type ResourceRecord } from './registry.js'
 import { describe, dueAt, isDefinite, liveness, makeLeak, type Described } from './describe.js'
 import type { ProcessInfo } from './processes.js'
 import { formatSite, isRunnerOwned, parseFrames, userFrame, type Frame } from './stack.js'
-import type { AllowEntry, DetectorOptions, Leak, LeakKind } from './types.js'
-
-export interface ResolvedOptions {
-  readonly allow: readonly AllowEntry[]
-  readonly settleMs: number
-  readonly unrefTimers: boolean
-  readonly killLeakedChildren: boolean
-  readonly failOnLeak: boolean
-}
-
-export const DEFAULTS: ResolvedOptions = {
-  allow: [],
-  settleMs: 100,
-  unrefTimers: false,
-  killLeakedChildren: true,
-  failOnLeak: true,
-}
+import type { ResolvedOptions } from './options.js'
+import type { AllowEntry, Leak, LeakKind } from './types.js'
 
 const KILL_GRACE_MS = 500
 
 // Process scanning is loaded only once a test has spawned something: most files never do.
 let processes: typeof import('./processes.js') | null = null
-
-// Handle types the kinds above already cover, and requests that finish by themselves.
-const COVERED_TYPES = new Set([
-  'Timeout', 'Immediate', 'TCPServerWrap', 'TCPSocketWrap', 'TCPWrap', 'PipeWrap', 'PipeServerWrap',
-  'UDPWrap', 'ProcessWrap', 'FSEventWrap', 'StatWatcher', 'FileHandle', 'TTYWrap', 'Worker',
-])
-const TRANSIENT = /(Req|ReqWrap|ReqCallback|ReqPromise|ConnectWrap|WriteWrap|ShutdownWrap|Request)$/
 
 const OTHER_HINTS: Record<string, string> = {
   MessagePort: 'Close message ports with `port.close()` (or remove their listeners) before the test ends.',
@@ -75,17 +53,7 @@ function isAllowed(kind: LeakKind, stack: string | undefined, allowed: ReadonlyS
   return false
 }
 
-function otherDiff(before: Map<string, number>, already: Map<string, number> | null): Map<string, number> {
-  const diff = new Map<string, number>()
-  for (const [type, count] of activeResourceCounts()) {
-    if (COVERED_TYPES.has(type) || TRANSIENT.test(type)) continue
-    const extra = count - (before.get(type) ?? 0) - (already?.get(type) ?? 0)
-    if (extra > 0) diff.set(type, extra)
-  }
-  return diff
-}
-
-function collect(b: Bracket, opts: ResolvedOptions, deadline: number, checkOther: boolean): Candidate[] {
+function collect(b: Bracket, opts: ResolvedOptions, deadline: number, before: Map<string, number> | null): Candidate[] {
   const s = state()
   const out: Candidate[] = []
   const livePids = new Set<number>()
@@ -115,7 +83,7 @@ function collect(b: Bracket, opts: ResolvedOptions, deadline: number, checkOther
     }
     let found: ProcessInfo[]
     if (canScanDescendants) {
-      found = findMarkedProcesses(s.markPrefix)
+      found = findMarkedProcesses(markPrefix(s))
     } else {
       found = findDescendantsWithPs([...livePids])
     }
@@ -141,9 +109,9 @@ function collect(b: Bracket, opts: ResolvedOptions, deadline: number, checkOther
       })
     }
   }
-  if (checkOther) {
+  if (before) {
     const already = b.type === 'file' ? (s.reportedOther ?? null) : null
-    for (const [type, count] of otherDiff(b.before, already)) {
+    for (const [type, count] of otherDiff(before, already)) {
       out.push({
         rec: null,
         kind: 'other',
@@ -173,7 +141,8 @@ function sleep(ms: number): Promise<void> {
  */
 export async function closeAndCollect(b: Bracket, opts: ResolvedOptions): Promise<Leak[]> {
   const s = state()
-  const checkOther = !b.overlapped
+  // Concurrent tests change each other's resources: they are not compared.
+  const before = b.overlapped ? null : countTypes(b.before)
   if (b.spawned) processes ??= await import('./processes.js')
   const deadline = s.real.now() + opts.settleMs
   const filter = (list: Candidate[]) =>
@@ -188,7 +157,7 @@ export async function closeAndCollect(b: Bracket, opts: ResolvedOptions): Promis
       }
       return true
     })
-  let found = filter(collect(b, opts, deadline, checkOther))
+  let found = filter(collect(b, opts, deadline, before))
   while (found.length > 0) {
     const left = deadline - s.real.now()
     if (left <= 0 || found.every((c) => c.definite)) break
@@ -199,7 +168,7 @@ export async function closeAndCollect(b: Bracket, opts: ResolvedOptions): Promis
       if (due !== null) wait = Math.min(left, Math.max(1, due - s.real.now() + 1))
     }
     await sleep(wait)
-    found = filter(collect(b, opts, deadline, checkOther))
+    found = filter(collect(b, opts, deadline, before))
   }
   closeBracket(b)
   found = found.filter((c) => !c.maybe)
@@ -228,14 +197,6 @@ export async function closeAndCollect(b: Bracket, opts: ResolvedOptions): Promis
   }
   if (pids.length) await processes!.terminate(pids, KILL_GRACE_MS, { sleep, now: s.real.now })
   return leaks
-}
-
-export function resolveOptions(input: DetectorOptions | undefined): ResolvedOptions {
-  return { ...DEFAULTS, ...stripUndefined(input ?? {}) }
-}
-
-function stripUndefined<T extends object>(o: T): Partial<T> {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>
 }
 
 /** A site shown to a person: relative to the working directory when it is inside it. */

@@ -1,17 +1,19 @@
 // Cheap trackers: thin wrappers around the few calls that create OS resources. They cost one
 // record and one unformatted stack per resource, and nothing per promise.
-import { createRequire, syncBuiltinESMExports } from 'node:module'
-import { promisify } from 'node:util'
+//
+// Builtins come from `process.getBuiltinModule()`: this module loads in every test file, and an ESM
+// import of a builtin that Vitest has not imported yet costs a module facade each time.
 import type * as NetNS from 'node:net'
 import type * as FsNS from 'node:fs'
 import type * as ChildProcessNS from 'node:child_process'
 import type * as WorkerNS from 'node:worker_threads'
 import type * as DgramNS from 'node:dgram'
 import type * as TimersNS from 'node:timers'
-import { currentOwner, state, track } from './registry.js'
+import { currentOwner, markPrefix, state, track } from './registry.js'
 import { captureStack, type StackHolder } from './stack.js'
 
-const require = createRequire(import.meta.url)
+/** `util.promisify.custom`, a registered symbol. */
+const PROMISIFY_CUSTOM = Symbol.for('nodejs.util.promisify.custom')
 
 export const MARK_ENV = 'LEAKGUARD_MARK'
 
@@ -42,13 +44,13 @@ function wrapTimer(original: AnyFn, repeat: boolean): AnyFn {
     return timer
   }
   Object.defineProperty(wrapped, 'name', { value: original.name })
-  const custom = (original as unknown as Record<symbol, unknown>)[promisify.custom]
-  if (custom) Object.defineProperty(wrapped, promisify.custom, { value: custom })
+  const custom = (original as unknown as Record<symbol, unknown>)[PROMISIFY_CUSTOM]
+  if (custom) Object.defineProperty(wrapped, PROMISIFY_CUSTOM, { value: custom })
   return wrapped
 }
 
 function installTimers(): void {
-  const timers = require('node:timers') as typeof TimersNS
+  const timers = process.getBuiltinModule('node:timers') as typeof TimersNS
   const setTimeoutWrapped = wrapTimer(timers.setTimeout, false)
   const setIntervalWrapped = wrapTimer(timers.setInterval, true)
   ;(timers as any).setTimeout = setTimeoutWrapped
@@ -59,7 +61,7 @@ function installTimers(): void {
 }
 
 function installNet(): void {
-  const net = require('node:net') as typeof NetNS
+  const net = process.getBuiltinModule('node:net') as typeof NetNS
   const listen = net.Server.prototype.listen
   net.Server.prototype.listen = function patchedListen(this: NetNS.Server, ...args: any[]) {
     const rec = track('server', this, patchedListen, { listening: false })
@@ -83,7 +85,7 @@ function installNet(): void {
 }
 
 function installDgram(): void {
-  const dgram = require('node:dgram') as typeof DgramNS
+  const dgram = process.getBuiltinModule('node:dgram') as typeof DgramNS
   const createSocket = dgram.createSocket
   ;(dgram as any).createSocket = function patchedCreateSocket(...args: any[]) {
     const socket = (createSocket as AnyFn)(...args) as DgramNS.Socket
@@ -94,7 +96,7 @@ function installDgram(): void {
 }
 
 function installChildProcess(): void {
-  const cp = require('node:child_process') as typeof ChildProcessNS
+  const cp = process.getBuiltinModule('node:child_process') as typeof ChildProcessNS
   const s = state()
   const proto = cp.ChildProcess.prototype as any
   const spawn = proto.spawn as AnyFn
@@ -108,7 +110,7 @@ function installChildProcess(): void {
       s.spawns.set(seq, rec)
       rec.info.seq = seq
       rec.owner.spawned = true
-      const mark = `${s.markPrefix}${seq}`
+      const mark = `${markPrefix(s)}${seq}`
       const pairs = options.envPairs as string[]
       const at = pairs.findIndex((p) => p.startsWith(`${MARK_ENV}=`))
       if (at === -1) pairs.push(`${MARK_ENV}=${mark}`)
@@ -119,7 +121,7 @@ function installChildProcess(): void {
 }
 
 function installWorker(): void {
-  const wt = require('node:worker_threads') as typeof WorkerNS
+  const wt = process.getBuiltinModule('node:worker_threads') as typeof WorkerNS
   const Base = wt.Worker
   class Worker extends Base {
     constructor(...args: ConstructorParameters<typeof Base>) {
@@ -131,7 +133,7 @@ function installWorker(): void {
 }
 
 function installFs(): void {
-  const fs = require('node:fs') as typeof FsNS
+  const fs = process.getBuiltinModule('node:fs') as typeof FsNS
   const s = state()
   /** Open raw descriptors created in a bracket: fd → record. */
   const fds = s.fds
@@ -254,5 +256,5 @@ export function installHooks(): void {
   installWorker()
   installFs()
   // Named ESM imports of builtins (`import { setTimeout } from 'node:timers'`) see the wrappers.
-  syncBuiltinESMExports()
+  process.getBuiltinModule('node:module').syncBuiltinESMExports()
 }

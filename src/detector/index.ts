@@ -3,5 +3,5 @@ export { LEAK_KINDS, type Leak, type LeakKind, type AllowEntry, type DetectorOpt
 export { LeakError, formatLeaks } from './errors.js'
 export { installHooks, MARK_ENV } from './hooks.js'
 export { state, openBracket, closeBracket, allowInCurrent, ignoreResource, type Bracket } from './registry.js'
-export { closeAndCollect, displaySite, DEFAULTS, type ResolvedOptions } from './detect.js'
-export { validateOptions, assertKind, serializeAllow, deserializeAllow, type SerializedAllow } from './options.js'
+export { closeAndCollect, displaySite } from './detect.js'
+export { validateOptions, DEFAULTS, type ResolvedOptions, assertKind, serializeAllow, deserializeAllow, type SerializedAllow } from './options.js'

@@ -1,6 +1,29 @@
 // Options: validated once, with errors that name the option and the fix.
 import { LEAK_KINDS, type AllowEntry, type DetectorOptions, type LeakKind } from './types.js'
-import { resolveOptions, type ResolvedOptions } from './detect.js'
+
+export interface ResolvedOptions {
+  readonly allow: readonly AllowEntry[]
+  readonly settleMs: number
+  readonly unrefTimers: boolean
+  readonly killLeakedChildren: boolean
+  readonly failOnLeak: boolean
+}
+
+export const DEFAULTS: ResolvedOptions = {
+  allow: [],
+  settleMs: 100,
+  unrefTimers: false,
+  killLeakedChildren: true,
+  failOnLeak: true,
+}
+
+export function resolveOptions(input: DetectorOptions | undefined): ResolvedOptions {
+  return { ...DEFAULTS, ...stripUndefined(input ?? {}) }
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>
+}
 
 const KNOWN = new Set(['allow', 'settleMs', 'unrefTimers', 'killLeakedChildren', 'failOnLeak', 'outputFile'])
 

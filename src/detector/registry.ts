@@ -1,7 +1,6 @@
 // Process-wide (per thread) detector state: brackets, tracked resources and who created them.
 // Kept on a global symbol so that every copy of leakguard loaded in one realm shares it.
-import { AsyncLocalStorage } from 'node:async_hooks'
-import { threadId } from 'node:worker_threads'
+import type { AsyncLocalStorage } from 'node:async_hooks'
 import { captureStack, type StackHolder } from './stack.js'
 import type { LeakKind } from './types.js'
 
@@ -11,8 +10,8 @@ export interface Bracket {
   /** Full test name (suites joined with ` > `), or null for a file bracket. */
   readonly name: string | null
   readonly records: ResourceRecord[]
-  /** Counts of `process.getActiveResourcesInfo()` types when the bracket opened. */
-  readonly before: Map<string, number>
+  /** `process.getActiveResourcesInfo()` when the bracket opened. */
+  readonly before: readonly string[]
   /** Kinds allowed by `allowLeaks()` inside this bracket. */
   readonly allowed: Set<LeakKind>
   /** Another test bracket was open at the same time (test.concurrent). */
@@ -50,7 +49,8 @@ export interface DetectorState {
   spawnSeq: number
   /** Raw descriptors opened in a bracket and not closed yet: fd → record. */
   readonly fds: Map<number, ResourceRecord>
-  readonly markPrefix: string
+  /** Prefix of this thread's spawn markers (`pid.threadId.`), made on the first spawn. */
+  markPrefix: string | null
   /** Resources a leakguard fixture owns and releases itself: never a test's leak. */
   readonly ignored: WeakSet<object>
   /** 'other' resources already blamed on tests of the current file, by type. */
@@ -82,7 +82,7 @@ export function state(): DetectorState {
       fds: new Map(),
       reportedOther: null,
       ignored: new WeakSet(),
-      markPrefix: `${process.pid}.${threadId}.`,
+      markPrefix: null,
       real: {
         setTimeout: globalThis.setTimeout,
         clearTimeout: globalThis.clearTimeout,
@@ -94,10 +94,34 @@ export function state(): DetectorState {
   return s
 }
 
-export function activeResourceCounts(): Map<string, number> {
+// Handle types the tracked kinds already cover, and requests that finish by themselves: neither is
+// an 'other' leak.
+const COVERED_TYPES = new Set([
+  'Timeout', 'Immediate', 'TCPServerWrap', 'TCPSocketWrap', 'TCPWrap', 'PipeWrap', 'PipeServerWrap',
+  'UDPWrap', 'ProcessWrap', 'FSEventWrap', 'StatWatcher', 'FileHandle', 'TTYWrap', 'Worker',
+])
+const TRANSIENT = /(Req|ReqWrap|ReqCallback|ReqPromise|ConnectWrap|WriteWrap|ShutdownWrap|Request)$/
+
+/** Active resources of the 'other' kind now, beyond those in `before` and those `already` reported. */
+export function otherDiff(before: Map<string, number>, already: Map<string, number> | null): Map<string, number> {
+  const diff = new Map<string, number>()
+  for (const [type, count] of countTypes(process.getActiveResourcesInfo())) {
+    if (COVERED_TYPES.has(type) || TRANSIENT.test(type)) continue
+    const extra = count - (before.get(type) ?? 0) - (already?.get(type) ?? 0)
+    if (extra > 0) diff.set(type, extra)
+  }
+  return diff
+}
+
+export function countTypes(types: readonly string[]): Map<string, number> {
   const counts = new Map<string, number>()
-  for (const type of process.getActiveResourcesInfo()) counts.set(type, (counts.get(type) ?? 0) + 1)
+  for (const type of types) counts.set(type, (counts.get(type) ?? 0) + 1)
   return counts
+}
+
+/** This thread's spawn-marker prefix; `worker_threads` is loaded only once something spawns. */
+export function markPrefix(s: DetectorState): string {
+  return (s.markPrefix ??= `${process.pid}.${process.getBuiltinModule('node:worker_threads').threadId}.`)
 }
 
 export function openBracket(type: 'test' | 'file', name: string | null): Bracket {
@@ -107,7 +131,7 @@ export function openBracket(type: 'test' | 'file', name: string | null): Bracket
     type,
     name,
     records: [],
-    before: activeResourceCounts(),
+    before: process.getActiveResourcesInfo(),
     allowed: new Set(),
     overlapped: false,
     spawned: false,
@@ -133,7 +157,21 @@ export function closeBracket(b: Bracket): void {
   else if (s.file === b) s.file = null
 }
 
-/** The bracket a resource created right now belongs to, and whether that is a guess. */
+/**
+ * The common case, decided without loading the rest of the detector: nothing was created in the
+ * bracket, nothing spawned, and the process holds the same active resources as when it opened.
+ */
+export function isClean(b: Bracket): boolean {
+  if (b.records.length > 0 || b.spawned) return false
+  // A concurrent test does not compare resources (its neighbours change them).
+  if (b.overlapped) return true
+  const now = process.getActiveResourcesInfo()
+  const before = b.before
+  if (now.length === before.length && now.every((type, i) => type === before[i])) return true
+  // Requests come and go, and timers and sockets answer through their records.
+  return otherDiff(countTypes(before), null).size === 0
+}
+
 /** Who a resource created now belongs to, and the concurrent tests when that is a guess. */
 export interface Owner {
   readonly owner: Bracket | null

@@ -18,7 +18,7 @@ export interface LeakguardPlugin {
   config(config: { test?: Record<string, any> }): void
 }
 
-const SETUP = fileURLToPath(new URL('../setup.js', import.meta.url))
+const SETUP = fileURLToPath(new URL('./setup.js', import.meta.url))
 /** leakguard's own files, to run natively rather than through Vite's transform (it costs ~0.2 s a file). */
 const OWN_DIST = new RegExp(`^${fileURLToPath(new URL('../', import.meta.url)).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`)
 

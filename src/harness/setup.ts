@@ -1,11 +1,11 @@
 // The per-test and per-file brackets, armed inside each Vitest worker (this is the side effect).
-import { AsyncLocalStorage } from 'node:async_hooks'
+// This module and what it imports load in every test file: the rest of the detector (settling,
+// descriptions, errors) loads only when a bracket closes with something left over.
+import type { AsyncLocalStorage } from 'node:async_hooks'
 import * as vitest from 'vitest'
-// Only what every file needs is imported here; errors load on the first leak.
-import { closeAndCollect, type ResolvedOptions } from '../detector/detect.js'
 import { installHooks } from '../detector/hooks.js'
-import { deserializeAllow, validateOptions, type SerializedAllow } from '../detector/options.js'
-import { openBracket, state } from '../detector/registry.js'
+import { deserializeAllow, validateOptions, type ResolvedOptions, type SerializedAllow } from '../detector/options.js'
+import { closeBracket, isClean, openBracket, state, type Bracket } from '../detector/registry.js'
 import type { Leak } from '../detector/types.js'
 import { disabledByEnv, PROVIDE_KEY } from './env.js'
 
@@ -39,7 +39,19 @@ function readOptions(): ResolvedOptions {
   })
 }
 
-async function leakError(leaks: Leak[], scope: 'test' | 'file'): Promise<Error> {
+const NONE: readonly Leak[] = []
+
+/** What the bracket leaked: nothing, decided on the spot in the common case. */
+async function close(b: Bracket, options: ResolvedOptions): Promise<readonly Leak[]> {
+  if (isClean(b)) {
+    closeBracket(b)
+    return NONE
+  }
+  const { closeAndCollect } = await import('../detector/detect.js')
+  return closeAndCollect(b, options)
+}
+
+async function leakError(leaks: readonly Leak[], scope: 'test' | 'file'): Promise<Error> {
   const { LeakError } = await import('../detector/errors.js')
   return new LeakError(leaks, scope)
 }
@@ -61,7 +73,7 @@ function arm(): void {
   // Vitest reads the hook's parameter list: the context must be written as a destructuring pattern.
   aroundAll(async (runSuite: () => Promise<void>, {}: object, suite: TaskLike | undefined) => {
     await runSuite()
-    const leaks = await closeAndCollect(file, options)
+    const leaks = await close(file, options)
     if (leaks.length > 0) {
       if (suite) suite.meta.leaks = leaks
       if (options.failOnLeak) throw await leakError(leaks, 'file')
@@ -73,12 +85,12 @@ function arm(): void {
     if (task.concurrent) {
       // Async context only for concurrent tests: it is what attributes their resources, and
       // sequential tests do not pay for it.
-      s.als ??= new AsyncLocalStorage()
+      s.als ??= new (process.getBuiltinModule('node:async_hooks').AsyncLocalStorage)() as AsyncLocalStorage<Bracket>
       await s.als.run(bracket, runTest)
     } else {
       await runTest()
     }
-    const leaks = await closeAndCollect(bracket, options)
+    const leaks = await close(bracket, options)
     if (leaks.length > 0) {
       task.meta.leaks = leaks
       if (options.failOnLeak) throw await leakError(leaks, 'test')
