@@ -1,10 +1,13 @@
-// Benchmark: the cost of leaving leakguard on. Runs one generated suite of promise-heavy tests
-// three ways in the same run — leakguard off, leakguard on, Vitest's --detectAsyncLeaks — and
-// prints the median wall times and their ratios against "off".
+// Benchmark: the cost of leaving leakguard on, on one generated suite of promise-heavy tests.
+//  1. Side by side (the figure that counts): leakguard off and on start together, one test worker
+//     each, round after round; the ratio within a round cancels what a shared machine does to
+//     both runs. Control rounds run off against off: the ratio that "no change" gives.
+//  2. One at a time in the default pool, as a user runs it (noisier: shown with its control).
+//  3. Vitest's --detectAsyncLeaks on the first files, against leakguard off.
 //
-//   npm run bench                      (2,000 tests: 20 files x 100, 5 rounds)
-//   node bench/detector.mjs --files 10 --tests 50 --rounds 3
-import { spawnSync } from 'node:child_process'
+//   npm run bench                      (2,000 tests: 20 files x 100; 11 + 5 + 3 rounds)
+//   node bench/detector.mjs --files 10 --tests 50 --rounds 3 --control-rounds 1 --seq-rounds 0
+import { spawn } from 'node:child_process'
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
@@ -16,7 +19,9 @@ const { values } = parseArgs({
   options: {
     files: { type: 'string', default: '20' },
     tests: { type: 'string', default: '100' },
-    rounds: { type: 'string', default: '5' },
+    rounds: { type: 'string', default: '11' },
+    'control-rounds': { type: 'string', default: '5' },
+    'seq-rounds': { type: 'string', default: '3' },
     'async-rounds': { type: 'string', default: '1' },
     'async-files': { type: 'string', default: '2' },
     awaits: { type: 'string', default: '1000' },
@@ -25,10 +30,12 @@ const { values } = parseArgs({
 const FILES = Number(values.files)
 const TESTS = Number(values.tests)
 const ROUNDS = Number(values.rounds)
+const CONTROL_ROUNDS = Number(values['control-rounds'])
+const SEQ_ROUNDS = Number(values['seq-rounds'])
 const ASYNC_ROUNDS = Number(values['async-rounds'])
 const AWAITS = Number(values.awaits)
 const ASYNC_FILES = Math.min(Number(values['async-files']), FILES)
-for (const [name, v] of Object.entries({ FILES, TESTS, ROUNDS, ASYNC_ROUNDS, ASYNC_FILES, AWAITS })) {
+for (const [name, v] of Object.entries({ FILES, TESTS, ROUNDS, CONTROL_ROUNDS, SEQ_ROUNDS, ASYNC_ROUNDS, ASYNC_FILES, AWAITS })) {
   if (!Number.isInteger(v) || v < 0) {
     console.error(`bench: --${name.toLowerCase().replace('_', '-')} must be a whole number`)
     process.exit(2)
@@ -45,7 +52,18 @@ for (const entry of readdirSync(join(ROOT, 'node_modules'))) {
 mkdirSync(join(dir, 'node_modules', 'leakguard'))
 cpSync(join(ROOT, 'package.json'), join(dir, 'node_modules', 'leakguard', 'package.json'))
 cpSync(join(ROOT, 'dist'), join(dir, 'node_modules', 'leakguard', 'dist'), { recursive: true })
-mkdirSync(join(dir, 'test'))
+// Two identical copies of the suite, one per configuration, each with its own caches, so that
+// both can run at the same time.
+const CONFIG = {
+  off: "import { defineConfig } from 'vitest/config'\nexport default defineConfig({ cacheDir: '.cache', test: { include: ['test/**/*.test.js'] } })\n",
+  on: "import { defineConfig } from 'vitest/config'\nimport { leakguard } from 'leakguard/vitest'\nexport default defineConfig({ cacheDir: '.cache', plugins: [leakguard()], test: { include: ['test/**/*.test.js'] } })\n",
+}
+const ROOTS = { off: join(dir, 'off'), on: join(dir, 'on'), control: join(dir, 'control') }
+for (const [name, root] of Object.entries(ROOTS)) {
+  mkdirSync(join(root, 'test'), { recursive: true })
+  symlinkSync(join(dir, 'node_modules'), join(root, 'node_modules'), 'dir')
+  writeFileSync(join(root, 'vitest.config.mjs'), CONFIG[name === 'on' ? 'on' : 'off'])
+}
 for (let f = 0; f < FILES; f++) {
   const lines = [
     "import { describe, expect, test } from 'vitest'",
@@ -62,50 +80,48 @@ for (let f = 0; f < FILES; f++) {
     )
   }
   lines.push('})', '')
-  writeFileSync(join(dir, 'test', `suite-${f}.test.js`), lines.join('\n'))
+  for (const root of Object.values(ROOTS)) writeFileSync(join(root, 'test', `suite-${f}.test.js`), lines.join('\n'))
 }
-writeFileSync(
-  join(dir, 'off.config.mjs'),
-  "import { defineConfig } from 'vitest/config'\nexport default defineConfig({ test: { include: ['test/**/*.test.js'] } })\n",
-)
-writeFileSync(
-  join(dir, 'on.config.mjs'),
-  `import { defineConfig } from 'vitest/config'\nimport { leakguard } from 'leakguard/vitest'\nexport default defineConfig({ plugins: [leakguard()], test: { include: ['test/**/*.test.js'] } })\n`,
-)
 
 const vitestBin = join(dir, 'node_modules', 'vitest', 'vitest.mjs')
-const MODES = {
-  off: ['--config', 'off.config.mjs'],
-  on: ['--config', 'on.config.mjs'],
-  detectAsyncLeaks: ['--config', 'off.config.mjs', '--detectAsyncLeaks'],
+// CPU time of the whole process tree (Vitest and its workers), from GNU time where installed.
+const TIME = existsSync('/usr/bin/time') ? '/usr/bin/time' : null
+
+/** One Vitest run of a copy of the suite: wall and CPU milliseconds. */
+function run(copy, { args = [], files = [], mayFail = false } = {}) {
+  return new Promise((resolve) => {
+    const start = process.hrtime.bigint()
+    const argv = [vitestBin, 'run', '--reporter=dot', ...args, ...files]
+    const child = spawn(TIME ?? process.execPath, TIME ? ['-f', 'LEAKGUARD_CPU %U %S', process.execPath, ...argv] : argv, {
+      cwd: ROOTS[copy],
+      env: { ...process.env, CI: '1', FORCE_COLOR: '0' },
+    })
+    let out = ''
+    child.stdout.on('data', (d) => (out += d))
+    child.stderr.on('data', (d) => (out += d))
+    child.on('close', (code) => {
+      const wall = Number(process.hrtime.bigint() - start) / 1e6
+      const used = /LEAKGUARD_CPU ([\d.]+) ([\d.]+)/.exec(out)
+      // --detectAsyncLeaks reports (and may fail on) Vitest's own internals; only the time counts.
+      if (code !== 0 && !mayFail) {
+        console.error(`bench: a run of the "${copy}" copy failed:\n${out}`)
+        process.exit(1)
+      }
+      resolve({ wall, cpu: used ? (Number(used[1]) + Number(used[2])) * 1000 : NaN })
+    })
+  })
 }
 
-// --detectAsyncLeaks is too slow to run on the whole suite in every round: it is compared on
-// the first few files, against leakguard off on the same files.
-const subset = Array.from({ length: ASYNC_FILES }, (_, i) => `test/suite-${i}.test.js`)
-
-// CPU time of the whole process tree (Vitest and its workers) is far steadier than wall time on a
-// shared machine; GNU time reports it where installed.
-const TIME = existsSync('/usr/bin/time') ? '/usr/bin/time' : null
-const cpu = { off: [], on: [], subsetOff: [], subsetOn: [], detectAsyncLeaks: [] }
-
-function once(mode, files = [], cpuKey = null) {
-  const start = process.hrtime.bigint()
-  const args = [vitestBin, 'run', '--reporter=dot', ...MODES[mode], ...files]
-  const r = spawnSync(TIME ?? process.execPath, TIME ? ['-f', 'LEAKGUARD_CPU %U %S', process.execPath, ...args] : args, {
-    cwd: dir,
-    encoding: 'utf8',
-    env: { ...process.env, CI: '1', FORCE_COLOR: '0' },
-  })
-  const ms = Number(process.hrtime.bigint() - start) / 1e6
-  const used = /LEAKGUARD_CPU ([\d.]+) ([\d.]+)/.exec(r.stderr ?? '')
-  if (used && cpuKey) cpu[cpuKey].push((Number(used[1]) + Number(used[2])) * 1000)
-  // --detectAsyncLeaks reports (and may fail on) Vitest's own internals; only the time counts.
-  if (r.status !== 0 && mode !== 'detectAsyncLeaks') {
-    console.error(`bench: the ${mode} run failed:\n${r.stdout}\n${r.stderr}`)
-    process.exit(1)
+/** Two runs started together, the first to start alternating by round; returns [a, b]. */
+async function together(a, b, round, args) {
+  if (round % 2) {
+    const pa = run(a, { args })
+    const pb = run(b, { args })
+    return Promise.all([pa, pb])
   }
-  return ms
+  const pb = run(b, { args })
+  const pa = run(a, { args })
+  return Promise.all([pa, pb])
 }
 
 const median = (xs) => {
@@ -113,40 +129,79 @@ const median = (xs) => {
   const m = s.length >> 1
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2
 }
+const spread = (xs) => {
+  const s = [...xs].sort((a, b) => a - b)
+  return `${s[0].toFixed(3)}x – ${s[s.length - 1].toFixed(3)}x`
+}
+const secs = (ms) => (ms / 1000).toFixed(2)
 
 try {
-  console.log(`suite: ${FILES} files x ${TESTS} tests = ${FILES * TESTS} tests, ${AWAITS} awaits each; ${ROUNDS} rounds`)
-  once('off') // warm-up: Vite's caches, the file system
-  const times = { off: [], on: [], subsetOff: [], subsetOn: [], detectAsyncLeaks: [] }
-  for (let r = 0; r < ROUNDS; r++) {
-    // Interleaved, alternating order, so drift on a shared machine hits both sides alike.
-    const order = r % 2 ? ['on', 'off'] : ['off', 'on']
-    for (const mode of order) times[mode].push(once(mode, [], mode))
+  console.log(`suite: ${FILES} files x ${TESTS} tests = ${FILES * TESTS} tests, ${AWAITS} awaits each`)
+  await Promise.all([run('off'), run('on'), run('control')]) // warm-up: Vite's caches, the file system
+
+  // 1. Side by side: leakguard off and on run at the same moment, one test worker each, so both
+  //    see the same machine; the ratio within a round cancels what a shared machine does to both.
+  //    The control rounds run the off copy against another off copy: the ratio "no change" gives.
+  const one = ['--maxWorkers=1']
+  const pairs = { on: [], control: [] }
+  for (let r = 0; r < ROUNDS; r++) pairs.on.push(await together('off', 'on', r, one))
+  for (let r = 0; r < CONTROL_ROUNDS; r++) pairs.control.push(await together('off', 'control', r, one))
+  const ratios = (list, key) => list.map(([base, x]) => x[key] / base[key])
+  console.log(`\nside by side, one worker each (${ROUNDS} rounds; control ${CONTROL_ROUNDS} rounds of off against off)`)
+  for (const [name, list] of [['leakguard on', pairs.on], ['control (off)', pairs.control]]) {
+    if (!list.length) continue
+    const cpuRatios = ratios(list, 'cpu')
+    const wallRatios = ratios(list, 'wall')
+    console.log(
+      `${name.padEnd(14)} CPU ${median(cpuRatios).toFixed(3)}x (rounds ${spread(cpuRatios)})   wall ${median(wallRatios).toFixed(3)}x (rounds ${spread(wallRatios)})   off median ${secs(median(list.map(([b]) => b.wall)))} s`,
+    )
   }
-  for (let r = 0; r < ASYNC_ROUNDS && ASYNC_FILES > 0; r++) {
-    times.subsetOff.push(once('off', subset, 'subsetOff'))
-    times.subsetOn.push(once('on', subset, 'subsetOn'))
-    times.detectAsyncLeaks.push(once('detectAsyncLeaks', subset, 'detectAsyncLeaks'))
+
+  // 2. As a user runs it: the default pool, one configuration at a time. On a shared machine
+  //    the time of identical runs varies by several percent: the control shows how much.
+  const seq = { off: [], on: [], control: [] }
+  const ORDERS = [['off', 'on', 'control'], ['on', 'control', 'off'], ['control', 'off', 'on']]
+  for (let r = 0; r < SEQ_ROUNDS; r++) {
+    for (const copy of ORDERS[r % 3]) seq[copy].push(await run(copy))
   }
-  const row = (name, xs, base) =>
-    `${name.padEnd(20)} median ${(median(xs) / 1000).toFixed(2).padStart(7)} s   ratio ${(median(xs) / median(base)).toFixed(3)}x   runs ${xs.map((x) => (x / 1000).toFixed(2)).join(' ')}`
-  console.log(`\nwhole suite (${FILES * TESTS} tests)`)
-  console.log(row('leakguard off', times.off, times.off))
-  console.log(row('leakguard on', times.on, times.off))
-  if (times.detectAsyncLeaks.length) {
-    console.log(`\nfirst ${ASYNC_FILES} files (${ASYNC_FILES * TESTS} tests)`)
-    console.log(row('leakguard off', times.subsetOff, times.subsetOff))
-    console.log(row('leakguard on', times.subsetOn, times.subsetOff))
-    console.log(row('--detectAsyncLeaks', times.detectAsyncLeaks, times.subsetOff))
+  if (SEQ_ROUNDS > 0) {
+    console.log(`\none at a time, default pool (${SEQ_ROUNDS} rounds)`)
+    for (const copy of ['off', 'on', 'control']) {
+      const walls = seq[copy].map((x) => x.wall)
+      const cpus = seq[copy].map((x) => x.cpu)
+      console.log(
+        `${(copy === 'control' ? 'control (off)' : `leakguard ${copy}`).padEnd(14)} wall median ${secs(median(walls))} s (${(median(walls) / median(seq.off.map((x) => x.wall))).toFixed(3)}x)   CPU median ${secs(median(cpus))} s (${(median(cpus) / median(seq.off.map((x) => x.cpu))).toFixed(3)}x)   runs ${walls.map(secs).join(' ')}`,
+      )
+    }
   }
-  if (cpu.off.length) {
-    console.log('\nCPU time of Vitest and its workers (user + sys)')
-    console.log(row('leakguard off', cpu.off, cpu.off))
-    console.log(row('leakguard on', cpu.on, cpu.off))
-    if (cpu.detectAsyncLeaks.length) console.log(row('--detectAsyncLeaks', cpu.detectAsyncLeaks, cpu.subsetOff))
+
+  // 3. --detectAsyncLeaks is too slow for the whole suite: the first few files, against
+  //    leakguard off on the same files.
+  if (ASYNC_ROUNDS > 0 && ASYNC_FILES > 0) {
+    const subset = Array.from({ length: ASYNC_FILES }, (_, i) => `test/suite-${i}.test.js`)
+    const base = []
+    const on = []
+    const async = []
+    for (let r = 0; r < ASYNC_ROUNDS; r++) {
+      base.push(await run('off', { files: subset }))
+      on.push(await run('on', { files: subset }))
+      async.push(await run('off', { files: subset, args: ['--detectAsyncLeaks'], mayFail: true }))
+    }
+    const w = (xs) => median(xs.map((x) => x.wall))
+    console.log(`\nfirst ${ASYNC_FILES} files (${ASYNC_FILES * TESTS} tests), default pool`)
+    console.log(`leakguard off       ${secs(w(base))} s`)
+    console.log(`leakguard on        ${secs(w(on))} s (${(w(on) / w(base)).toFixed(3)}x)`)
+    console.log(`--detectAsyncLeaks  ${secs(w(async))} s (${(w(async) / w(base)).toFixed(1)}x)`)
   }
-  console.log(`\nleakguard on / off = ${(median(times.on) / median(times.off)).toFixed(3)}x wall (target ≤ 1.05x)`)
-  if (cpu.off.length) console.log(`leakguard on / off = ${(median(cpu.on) / median(cpu.off)).toFixed(3)}x CPU`)
+
+  if (pairs.on.length) {
+    console.log(
+      `\nleakguard on / off = ${median(ratios(pairs.on, 'cpu')).toFixed(3)}x CPU, ${median(ratios(pairs.on, 'wall')).toFixed(3)}x wall, side by side (target ≤ 1.05x)`,
+    )
+  }
+  if (pairs.control.length) {
+    console.log(`control off / off  = ${median(ratios(pairs.control, 'cpu')).toFixed(3)}x CPU, ${median(ratios(pairs.control, 'wall')).toFixed(3)}x wall`)
+  }
 } finally {
   rmSync(dir, { recursive: true, force: true })
 }
