@@ -3,10 +3,11 @@
 //     each, round after round; the ratio within a round cancels what a shared machine does to
 //     both runs. Control rounds run off against off: the ratio that "no change" gives.
 //  2. One at a time in the default pool, as a user runs it (noisier: shown with its control).
+//     Further rounds run a setup file with empty aroundAll/aroundEach hooks: Vitest's own share.
 //  3. Vitest's --detectAsyncLeaks on the first files, against leakguard off.
 //
-//   npm run bench                      (2,000 tests: 20 files x 100; 11 + 5 + 3 rounds)
-//   node bench/detector.mjs --files 10 --tests 50 --rounds 3 --control-rounds 1 --seq-rounds 0
+//   npm run bench                      (2,000 tests: 20 files x 100; 11 + 5 + 5 side by side, 3 one at a time)
+//   node bench/detector.mjs --files 10 --tests 50 --rounds 3 --control-rounds 1 --hooks-rounds 1 --seq-rounds 0
 import { spawn } from 'node:child_process'
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -21,6 +22,7 @@ const { values } = parseArgs({
     tests: { type: 'string', default: '100' },
     rounds: { type: 'string', default: '11' },
     'control-rounds': { type: 'string', default: '5' },
+    'hooks-rounds': { type: 'string', default: '5' },
     'seq-rounds': { type: 'string', default: '3' },
     'async-rounds': { type: 'string', default: '1' },
     'async-files': { type: 'string', default: '2' },
@@ -31,11 +33,12 @@ const FILES = Number(values.files)
 const TESTS = Number(values.tests)
 const ROUNDS = Number(values.rounds)
 const CONTROL_ROUNDS = Number(values['control-rounds'])
+const HOOKS_ROUNDS = Number(values['hooks-rounds'])
 const SEQ_ROUNDS = Number(values['seq-rounds'])
 const ASYNC_ROUNDS = Number(values['async-rounds'])
 const AWAITS = Number(values.awaits)
 const ASYNC_FILES = Math.min(Number(values['async-files']), FILES)
-for (const [name, v] of Object.entries({ FILES, TESTS, ROUNDS, CONTROL_ROUNDS, SEQ_ROUNDS, ASYNC_ROUNDS, ASYNC_FILES, AWAITS })) {
+for (const [name, v] of Object.entries({ FILES, TESTS, ROUNDS, CONTROL_ROUNDS, HOOKS_ROUNDS, SEQ_ROUNDS, ASYNC_ROUNDS, ASYNC_FILES, AWAITS })) {
   if (!Number.isInteger(v) || v < 0) {
     console.error(`bench: --${name.toLowerCase().replace('_', '-')} must be a whole number`)
     process.exit(2)
@@ -57,13 +60,20 @@ cpSync(join(ROOT, 'dist'), join(dir, 'node_modules', 'leakguard', 'dist'), { rec
 const CONFIG = {
   off: "import { defineConfig } from 'vitest/config'\nexport default defineConfig({ cacheDir: '.cache', test: { include: ['test/**/*.test.js'] } })\n",
   on: "import { defineConfig } from 'vitest/config'\nimport { leakguard } from 'leakguard/vitest'\nexport default defineConfig({ cacheDir: '.cache', plugins: [leakguard()], test: { include: ['test/**/*.test.js'] } })\n",
+  // What Vitest itself charges any tool that brackets tests: a setup file with an empty
+  // aroundAll and an empty aroundEach.
+  hooks: "import { defineConfig } from 'vitest/config'\nexport default defineConfig({ cacheDir: '.cache', test: { include: ['test/**/*.test.js'], setupFiles: ['./empty-hooks.js'] } })\n",
 }
-const ROOTS = { off: join(dir, 'off'), on: join(dir, 'on'), control: join(dir, 'control') }
+const ROOTS = { off: join(dir, 'off'), on: join(dir, 'on'), control: join(dir, 'control'), hooks: join(dir, 'hooks') }
 for (const [name, root] of Object.entries(ROOTS)) {
   mkdirSync(join(root, 'test'), { recursive: true })
   symlinkSync(join(dir, 'node_modules'), join(root, 'node_modules'), 'dir')
-  writeFileSync(join(root, 'vitest.config.mjs'), CONFIG[name === 'on' ? 'on' : 'off'])
+  writeFileSync(join(root, 'vitest.config.mjs'), CONFIG[name === 'control' ? 'off' : name])
 }
+writeFileSync(
+  join(ROOTS.hooks, 'empty-hooks.js'),
+  "import { aroundAll, aroundEach } from 'vitest'\naroundAll(async (runSuite, {}) => { await runSuite() })\naroundEach(async (runTest, {}) => { await runTest() })\n",
+)
 for (let f = 0; f < FILES; f++) {
   const lines = [
     "import { describe, expect, test } from 'vitest'",
@@ -137,18 +147,19 @@ const secs = (ms) => (ms / 1000).toFixed(2)
 
 try {
   console.log(`suite: ${FILES} files x ${TESTS} tests = ${FILES * TESTS} tests, ${AWAITS} awaits each`)
-  await Promise.all([run('off'), run('on'), run('control')]) // warm-up: Vite's caches, the file system
+  for (const copy of Object.keys(ROOTS)) await run(copy) // warm-up: Vite's caches, the file system
 
   // 1. Side by side: leakguard off and on run at the same moment, one test worker each, so both
   //    see the same machine; the ratio within a round cancels what a shared machine does to both.
   //    The control rounds run the off copy against another off copy: the ratio "no change" gives.
   const one = ['--maxWorkers=1']
-  const pairs = { on: [], control: [] }
+  const pairs = { on: [], control: [], hooks: [] }
   for (let r = 0; r < ROUNDS; r++) pairs.on.push(await together('off', 'on', r, one))
   for (let r = 0; r < CONTROL_ROUNDS; r++) pairs.control.push(await together('off', 'control', r, one))
+  for (let r = 0; r < HOOKS_ROUNDS; r++) pairs.hooks.push(await together('off', 'hooks', r, one))
   const ratios = (list, key) => list.map(([base, x]) => x[key] / base[key])
-  console.log(`\nside by side, one worker each (${ROUNDS} rounds; control ${CONTROL_ROUNDS} rounds of off against off)`)
-  for (const [name, list] of [['leakguard on', pairs.on], ['control (off)', pairs.control]]) {
+  console.log(`\nside by side with leakguard off, one worker each (rounds: ${ROUNDS} on, ${CONTROL_ROUNDS} control, ${HOOKS_ROUNDS} empty hooks)`)
+  for (const [name, list] of [['leakguard on', pairs.on], ['control (off)', pairs.control], ['empty hooks', pairs.hooks]]) {
     if (!list.length) continue
     const cpuRatios = ratios(list, 'cpu')
     const wallRatios = ratios(list, 'wall')
@@ -201,6 +212,9 @@ try {
   }
   if (pairs.control.length) {
     console.log(`control off / off  = ${median(ratios(pairs.control, 'cpu')).toFixed(3)}x CPU, ${median(ratios(pairs.control, 'wall')).toFixed(3)}x wall`)
+  }
+  if (pairs.hooks.length) {
+    console.log(`of which Vitest's aroundEach/aroundAll machinery (empty hooks / off) = ${median(ratios(pairs.hooks, 'cpu')).toFixed(3)}x CPU, ${median(ratios(pairs.hooks, 'wall')).toFixed(3)}x wall`)
   }
 } finally {
   rmSync(dir, { recursive: true, force: true })
