@@ -55,8 +55,8 @@ for (const entry of readdirSync(join(ROOT, 'node_modules'))) {
 mkdirSync(join(dir, 'node_modules', 'leakguard'))
 cpSync(join(ROOT, 'package.json'), join(dir, 'node_modules', 'leakguard', 'package.json'))
 cpSync(join(ROOT, 'dist'), join(dir, 'node_modules', 'leakguard', 'dist'), { recursive: true })
-// Two identical copies of the suite, one per configuration, each with its own caches, so that
-// both can run at the same time.
+// Identical copies of the suite, one per configuration (off, on, a second off for the control, and
+// empty hooks), each with its own caches, so that two can run at the same time.
 const CONFIG = {
   off: "import { defineConfig } from 'vitest/config'\nexport default defineConfig({ cacheDir: '.cache', test: { include: ['test/**/*.test.js'] } })\n",
   on: "import { defineConfig } from 'vitest/config'\nimport { leakguard } from 'leakguard/vitest'\nexport default defineConfig({ cacheDir: '.cache', plugins: [leakguard()], test: { include: ['test/**/*.test.js'] } })\n",
@@ -124,14 +124,9 @@ function run(copy, { args = [], files = [], mayFail = false } = {}) {
 
 /** Two runs started together, the first to start alternating by round; returns [a, b]. */
 async function together(a, b, round, args) {
-  if (round % 2) {
-    const pa = run(a, { args })
-    const pb = run(b, { args })
-    return Promise.all([pa, pb])
-  }
-  const pb = run(b, { args })
-  const pa = run(a, { args })
-  return Promise.all([pa, pb])
+  const order = round % 2 ? [a, b] : [b, a]
+  const [first, second] = await Promise.all(order.map((copy) => run(copy, { args })))
+  return round % 2 ? [first, second] : [second, first]
 }
 
 const median = (xs) => {
@@ -158,13 +153,17 @@ try {
   for (let r = 0; r < CONTROL_ROUNDS; r++) pairs.control.push(await together('off', 'control', r, one))
   for (let r = 0; r < HOOKS_ROUNDS; r++) pairs.hooks.push(await together('off', 'hooks', r, one))
   const ratios = (list, key) => list.map(([base, x]) => x[key] / base[key])
+  /** Median ratio against off within each round, CPU and wall. */
+  const sideBySide = Object.fromEntries(
+    Object.entries(pairs).map(([key, list]) => [key, list.length ? { cpu: median(ratios(list, 'cpu')), wall: median(ratios(list, 'wall')) } : null]),
+  )
   console.log(`\nside by side with leakguard off, one worker each (rounds: ${ROUNDS} on, ${CONTROL_ROUNDS} control, ${HOOKS_ROUNDS} empty hooks)`)
-  for (const [name, list] of [['leakguard on', pairs.on], ['control (off)', pairs.control], ['empty hooks', pairs.hooks]]) {
-    if (!list.length) continue
-    const cpuRatios = ratios(list, 'cpu')
-    const wallRatios = ratios(list, 'wall')
+  const LABELS = { on: 'leakguard on', control: 'control (off)', hooks: 'empty hooks' }
+  for (const [key, list] of Object.entries(pairs)) {
+    if (!sideBySide[key]) continue
+    const { cpu, wall } = sideBySide[key]
     console.log(
-      `${name.padEnd(14)} CPU ${median(cpuRatios).toFixed(3)}x (rounds ${spread(cpuRatios)})   wall ${median(wallRatios).toFixed(3)}x (rounds ${spread(wallRatios)})   off median ${secs(median(list.map(([b]) => b.wall)))} s`,
+      `${LABELS[key].padEnd(14)} CPU ${cpu.toFixed(3)}x (rounds ${spread(ratios(list, 'cpu'))})   wall ${wall.toFixed(3)}x (rounds ${spread(ratios(list, 'wall'))})   off median ${secs(median(list.map(([b]) => b.wall)))} s`,
     )
   }
 
@@ -205,16 +204,11 @@ try {
     console.log(`--detectAsyncLeaks  ${secs(w(async))} s (${(w(async) / w(base)).toFixed(1)}x)`)
   }
 
-  if (pairs.on.length) {
-    console.log(
-      `\nleakguard on / off = ${median(ratios(pairs.on, 'cpu')).toFixed(3)}x CPU, ${median(ratios(pairs.on, 'wall')).toFixed(3)}x wall, side by side (target ≤ 1.05x)`,
-    )
-  }
-  if (pairs.control.length) {
-    console.log(`control off / off  = ${median(ratios(pairs.control, 'cpu')).toFixed(3)}x CPU, ${median(ratios(pairs.control, 'wall')).toFixed(3)}x wall`)
-  }
-  if (pairs.hooks.length) {
-    console.log(`of which Vitest's aroundEach/aroundAll machinery (empty hooks / off) = ${median(ratios(pairs.hooks, 'cpu')).toFixed(3)}x CPU, ${median(ratios(pairs.hooks, 'wall')).toFixed(3)}x wall`)
+  const { on, control, hooks } = sideBySide
+  if (on) console.log(`\nleakguard on / off = ${on.cpu.toFixed(3)}x CPU, ${on.wall.toFixed(3)}x wall, side by side (target ≤ 1.05x)`)
+  if (control) console.log(`control off / off  = ${control.cpu.toFixed(3)}x CPU, ${control.wall.toFixed(3)}x wall`)
+  if (hooks) {
+    console.log(`of which Vitest's aroundEach/aroundAll machinery (empty hooks / off) = ${hooks.cpu.toFixed(3)}x CPU, ${hooks.wall.toFixed(3)}x wall`)
   }
 } finally {
   rmSync(dir, { recursive: true, force: true })
