@@ -1,6 +1,6 @@
-// Build step after tsc: the setup file loads in every test file (each one a fresh process in
-// Vitest's default pool), and every ES module costs about half a millisecond to load there. This
-// folds the setup file and the few modules it needs into one file. The rest of the detector
+// Build step after tsc: the harness (the runner, or the setup file) loads in every test file (each
+// one a fresh process in Vitest's default pool), and every ES module costs about half a millisecond
+// to load there. This folds each harness and the few modules it needs into one file. The rest of the detector
 // (settling, descriptions, errors) stays where tsc put it and loads only on the first leftover.
 // Detector state lives on a global symbol, so the copies folded in here share it with the rest.
 //
@@ -11,22 +11,25 @@ import { fileURLToPath } from 'node:url'
 import { rolldown } from 'rolldown'
 
 const DIST = join(dirname(dirname(fileURLToPath(import.meta.url))), 'dist')
-const entry = join(DIST, 'harness', 'setup.js')
-// Loaded lazily by the setup file: kept as imports of the modules tsc emitted.
+// Loaded lazily by the harness: kept as imports of the modules tsc emitted.
 const LAZY = /^\.\.\/detector\/(detect|errors)\.js$/
 
-const bundle = await rolldown({
-  input: entry,
-  platform: 'node',
-  external: (id) => id === 'vitest' || id.startsWith('node:') || LAZY.test(id),
-  onwarn(warning) {
-    throw new Error(`bundle-setup: ${warning.message}`)
-  },
-})
-try {
-  await bundle.write({ file: entry, format: 'esm', sourcemap: false })
-} finally {
-  await bundle.close()
+// Each harness on its own: a project loads one of them, never both.
+for (const name of ['setup', 'runner']) {
+  const entry = join(DIST, 'harness', `${name}.js`)
+  const bundle = await rolldown({
+    input: entry,
+    platform: 'node',
+    external: (id) => id === 'vitest' || id.startsWith('node:') || LAZY.test(id),
+    onwarn(warning) {
+      throw new Error(`bundle-setup: ${warning.message}`)
+    },
+  })
+  try {
+    await bundle.write({ file: entry, format: 'esm', sourcemap: false })
+  } finally {
+    await bundle.close()
+  }
+  // tsc's source map describes the file this step replaced.
+  rmSync(`${entry}.map`, { force: true })
 }
-// tsc's source map describes the file this step replaced.
-rmSync(`${entry}.map`, { force: true })

@@ -67,15 +67,25 @@ const CLEAN: readonly [string, string][] = [
   ['allow.test.ts', 'allowLeaks lets a test keep a timer'],
   ['allow.test.ts', 'an allow entry by site'],
   ['file-level.test.ts', 'hooks > a clean test in a leaky file passes'],
+  ['harness.test.ts', 'runs under the expected harness'],
 ]
 
 // Both pools: in `threads`, files run side by side in one process, so process-wide probes
-// (descriptors, descendant processes) must not blame a test of another thread.
-describe.each(['forks', 'threads'] as const)('%s pool', (pool) => {
+// (descriptors, descendant processes) must not blame a test of another thread. Both harnesses:
+// leakguard's runner (the plugin's default), and the setup file's hooks, which the plugin uses
+// when the project has a test runner of its own.
+const RUNS = [
+  { pool: 'forks', harness: 'runner' },
+  { pool: 'threads', harness: 'runner' },
+  { pool: 'forks', harness: 'hooks' },
+] as const
+describe.each(RUNS)('$pool pool, $harness harness', ({ pool, harness }) => {
   let run: FixtureRun
   beforeAll(async () => {
     run = await runFixtures(ZOO, ['*.test.ts'], {
       pool,
+      ...(harness === 'hooks' ? { runner: join(ZOO, 'own-runner.ts') } : {}),
+      env: { ZOO_HARNESS: harness },
       leakguard: { allow: [{ kind: 'timer', site: new RegExp(`allow\\.test\\.ts:${allowLine}:`) }] },
     })
   })

@@ -38,6 +38,8 @@ export interface ResourceRecord {
 export interface DetectorState {
   installed: boolean
   enabled: boolean
+  /** Which harness brackets the tests in this thread: leakguard's runner, or the setup file's hooks. */
+  harness: 'runner' | 'hooks' | null
   nextId: number
   file: Bracket | null
   readonly openTests: Set<Bracket>
@@ -72,6 +74,7 @@ export function state(): DetectorState {
     s = {
       installed: false,
       enabled: false,
+      harness: null,
       nextId: 1,
       file: null,
       openTests: new Set(),

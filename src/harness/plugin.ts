@@ -16,11 +16,21 @@ export interface LeakguardOptions extends DetectorOptions {
 export interface LeakguardPlugin {
   readonly name: 'leakguard'
   config(config: { test?: Record<string, any> }): void
+  configureVitest(context: { project: { config: { runner?: string; setupFiles: string[] } } }): void
 }
 
 const SETUP = fileURLToPath(new URL('./setup.js', import.meta.url))
+const RUNNER = fileURLToPath(new URL('./runner.js', import.meta.url))
 /** leakguard's own files, to run natively rather than through Vite's transform (it costs ~0.2 s a file). */
 const OWN_DIST = new RegExp(`^${fileURLToPath(new URL('../', import.meta.url)).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`)
+
+/**
+ * The setup file first, so that its aroundEach is the outermost wrapper around every other hook;
+ * for a project with a test runner of its own.
+ */
+function withSetup(setupFiles: readonly string[]): string[] {
+  return [SETUP, ...setupFiles.filter((f) => f !== SETUP && f !== 'leakguard/setup')]
+}
 
 function toArray<T>(v: T | readonly T[] | undefined): T[] {
   return v === undefined ? [] : Array.isArray(v) ? [...v] : [v as T]
@@ -44,8 +54,11 @@ export function leakguard(options: LeakguardOptions = {}): LeakguardPlugin {
     config(config) {
       if (disabledByEnv()) return
       const test = (config.test ??= {})
-      // First, so that its aroundEach is the outermost wrapper around every other hook.
-      test.setupFiles = [SETUP, ...toArray(test.setupFiles).filter((f) => f !== SETUP && f !== 'leakguard/setup')]
+      const setupFiles = toArray(test.setupFiles).filter((f) => f !== SETUP && f !== 'leakguard/setup')
+      // leakguard's runner brackets the tests from Vitest's runner hooks, at less cost than hooks.
+      // A runner of the project's own stays; configureVitest then adds the setup file instead.
+      test.runner ??= RUNNER
+      test.setupFiles = test.runner === RUNNER ? setupFiles : withSetup(setupFiles)
       // Vitest's own default adds its github-actions reporter on GitHub; keep it.
       const reporters =
         test.reporters === undefined
@@ -69,6 +82,11 @@ export function leakguard(options: LeakguardOptions = {}): LeakguardPlugin {
           failOnLeak: resolved.failOnLeak,
         },
       }
+    },
+    // The final word on the runner: a `--runner` on the command line overrides the config.
+    configureVitest({ project }) {
+      if (disabledByEnv() || project.config.runner === RUNNER) return
+      project.config.setupFiles = withSetup(project.config.setupFiles)
     },
   }
 }

@@ -53,6 +53,8 @@ export async function runFixtures(
     env?: Record<string, string>
     /** Working directory while Vitest runs: paths in messages are relative to it. */
     cwd?: string
+    /** A test runner of the project's own (Vitest's `runner`): the plugin then brackets with hooks. */
+    runner?: string
     /** Wire leakguard by hand (setupFiles, reporters, provide) instead of the plugin. */
     manual?: { provide?: Record<string, unknown> }
   } = {},
@@ -73,6 +75,7 @@ export async function runFixtures(
       include,
       pool: options.pool ?? 'forks',
       env: options.env,
+      ...(options.runner ? { runner: options.runner } : {}),
       ...(options.manual
         ? {
             setupFiles: ['leakguard/setup'],
