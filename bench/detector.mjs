@@ -2,14 +2,15 @@
 //  1. Side by side (the figure that counts): leakguard off and on start together, one test worker
 //     each, round after round; the ratio within a round cancels what a shared machine does to
 //     both runs. Control rounds run off against off: the ratio that "no change" gives.
+//     Further rounds run leakguard through its setup file's hooks, which is what a project with a
+//     test runner of its own gets, against off.
 //  2. One at a time in the default pool, as a user runs it (noisier: shown with its control).
-//     Further rounds run a setup file with empty aroundAll/aroundEach hooks: Vitest's own share.
 //  3. Vitest's --detectAsyncLeaks on the first files, against leakguard off.
 //
 //   npm run bench                      (2,000 tests: 20 files x 100; 11 + 5 + 5 side by side, 3 one at a time)
 //   node bench/detector.mjs --files 10 --tests 50 --rounds 3 --control-rounds 1 --hooks-rounds 1 --seq-rounds 0
 import { spawn } from 'node:child_process'
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -56,13 +57,12 @@ mkdirSync(join(dir, 'node_modules', 'leakguard'))
 cpSync(join(ROOT, 'package.json'), join(dir, 'node_modules', 'leakguard', 'package.json'))
 cpSync(join(ROOT, 'dist'), join(dir, 'node_modules', 'leakguard', 'dist'), { recursive: true })
 // Identical copies of the suite, one per configuration (off, on, a second off for the control, and
-// empty hooks), each with its own caches, so that two can run at the same time.
+// on through the setup file), each with its own caches, so that two can run at the same time.
 const CONFIG = {
-  off: "import { defineConfig } from 'vitest/config'\nexport default defineConfig({ cacheDir: '.cache', test: { include: ['test/**/*.test.js'] } })\n",
-  on: "import { defineConfig } from 'vitest/config'\nimport { leakguard } from 'leakguard/vitest'\nexport default defineConfig({ cacheDir: '.cache', plugins: [leakguard()], test: { include: ['test/**/*.test.js'] } })\n",
-  // What Vitest itself charges any tool that brackets tests: a setup file with an empty
-  // aroundAll and an empty aroundEach.
-  hooks: "import { defineConfig } from 'vitest/config'\nexport default defineConfig({ cacheDir: '.cache', test: { include: ['test/**/*.test.js'], setupFiles: ['./empty-hooks.js'] } })\n",
+  off: "import { defineConfig } from 'vitest/config'\nexport default defineConfig({ cacheDir: '.cache', test: { include: ['test/**/*.test.js'], reporters: ['dot'] } })\n",
+  on: "import { defineConfig } from 'vitest/config'\nimport { leakguard } from 'leakguard/vitest'\nexport default defineConfig({ cacheDir: '.cache', plugins: [leakguard({ failOnLeak: false })], test: { include: ['test/**/*.test.js'], reporters: ['dot'] } })\n",
+  // A project with a test runner of its own: the plugin keeps it and brackets with the setup file.
+  hooks: "import { defineConfig } from 'vitest/config'\nimport { leakguard } from 'leakguard/vitest'\nexport default defineConfig({ cacheDir: '.cache', plugins: [leakguard({ failOnLeak: false })], test: { include: ['test/**/*.test.js'], reporters: ['dot'], runner: './own-runner.js' } })\n",
 }
 const ROOTS = { off: join(dir, 'off'), on: join(dir, 'on'), control: join(dir, 'control'), hooks: join(dir, 'hooks') }
 for (const [name, root] of Object.entries(ROOTS)) {
@@ -70,10 +70,12 @@ for (const [name, root] of Object.entries(ROOTS)) {
   symlinkSync(join(dir, 'node_modules'), join(root, 'node_modules'), 'dir')
   writeFileSync(join(root, 'vitest.config.mjs'), CONFIG[name === 'control' ? 'off' : name])
 }
-writeFileSync(
-  join(ROOTS.hooks, 'empty-hooks.js'),
-  "import { aroundAll, aroundEach } from 'vitest'\naroundAll(async (runSuite, {}) => { await runSuite() })\naroundEach(async (runTest, {}) => { await runTest() })\n",
-)
+writeFileSync(join(ROOTS.hooks, 'own-runner.js'), "import { TestRunner } from 'vitest'\nexport default class OwnRunner extends TestRunner {}\n")
+// The probe: one test that leaks a timer, in every copy. Where leakguard is on, the report must
+// name it (leakguard reports without failing there), or the run did not measure leakguard.
+for (const root of Object.values(ROOTS)) {
+  writeFileSync(join(root, 'test', 'probe.test.js'), "import { test } from 'vitest'\ntest('probe', () => { setTimeout(() => {}, 60_000) })\n")
+}
 for (let f = 0; f < FILES; f++) {
   const lines = [
     "import { describe, expect, test } from 'vitest'",
@@ -101,7 +103,8 @@ const TIME = existsSync('/usr/bin/time') ? '/usr/bin/time' : null
 function run(copy, { args = [], files = [], mayFail = false } = {}) {
   return new Promise((resolve) => {
     const start = process.hrtime.bigint()
-    const argv = [vitestBin, 'run', '--reporter=dot', ...args, ...files]
+    // The reporter is set in the config: one on the command line would replace leakguard's too.
+    const argv = [vitestBin, 'run', ...args, ...files]
     const child = spawn(TIME ?? process.execPath, TIME ? ['-f', 'LEAKGUARD_CPU %U %S', process.execPath, ...argv] : argv, {
       cwd: ROOTS[copy],
       env: { ...process.env, CI: '1', FORCE_COLOR: '0' },
@@ -117,7 +120,7 @@ function run(copy, { args = [], files = [], mayFail = false } = {}) {
         console.error(`bench: a run of the "${copy}" copy failed:\n${out}`)
         process.exit(1)
       }
-      resolve({ wall, cpu: used ? (Number(used[1]) + Number(used[2])) * 1000 : NaN })
+      resolve({ wall, cpu: used ? (Number(used[1]) + Number(used[2])) * 1000 : NaN, out })
     })
   })
 }
@@ -142,7 +145,19 @@ const secs = (ms) => (ms / 1000).toFixed(2)
 
 try {
   console.log(`suite: ${FILES} files x ${TESTS} tests = ${FILES * TESTS} tests, ${AWAITS} awaits each`)
-  for (const copy of Object.keys(ROOTS)) await run(copy) // warm-up: Vite's caches, the file system
+  // Warm-up (Vite's caches, the file system), and a check that leakguard checked every test where
+  // it is on, and nowhere else.
+  for (const copy of Object.keys(ROOTS)) {
+    await run(copy)
+    const reportFile = join(ROOTS[copy], '.leakguard', 'report.json')
+    const report = existsSync(reportFile) ? JSON.parse(readFileSync(reportFile, 'utf8')) : null
+    const found = report ? `${report.totals.testsChecked} tests checked, leaks: ${report.leaks.map((l) => `${l.file} ${l.kind}`).join(', ')}` : 'no report'
+    const expected = copy === 'on' || copy === 'hooks' ? `${FILES * TESTS + 1} tests checked, leaks: test/probe.test.js timer` : 'no report'
+    if (found !== expected) {
+      console.error(`bench: the "${copy}" copy should give "${expected}"; it gave "${found}"`)
+      process.exit(1)
+    }
+  }
 
   // 1. Side by side: leakguard off and on run at the same moment, one test worker each, so both
   //    see the same machine; the ratio within a round cancels what a shared machine does to both.
@@ -157,8 +172,8 @@ try {
   const sideBySide = Object.fromEntries(
     Object.entries(pairs).map(([key, list]) => [key, list.length ? { cpu: median(ratios(list, 'cpu')), wall: median(ratios(list, 'wall')) } : null]),
   )
-  console.log(`\nside by side with leakguard off, one worker each (rounds: ${ROUNDS} on, ${CONTROL_ROUNDS} control, ${HOOKS_ROUNDS} empty hooks)`)
-  const LABELS = { on: 'leakguard on', control: 'control (off)', hooks: 'empty hooks' }
+  console.log(`\nside by side with leakguard off, one worker each (rounds: ${ROUNDS} on, ${CONTROL_ROUNDS} control, ${HOOKS_ROUNDS} setup file)`)
+  const LABELS = { on: 'leakguard on', control: 'control (off)', hooks: 'on, setup file' }
   for (const [key, list] of Object.entries(pairs)) {
     if (!sideBySide[key]) continue
     const { cpu, wall } = sideBySide[key]
@@ -208,8 +223,8 @@ try {
   if (on) console.log(`\nleakguard on / off = ${on.cpu.toFixed(3)}x CPU, ${on.wall.toFixed(3)}x wall, side by side (target ≤ 1.05x)`)
   if (control) console.log(`control off / off  = ${control.cpu.toFixed(3)}x CPU, ${control.wall.toFixed(3)}x wall`)
   if (hooks) {
-    console.log(`of which Vitest's aroundEach/aroundAll machinery (empty hooks / off) = ${hooks.cpu.toFixed(3)}x CPU, ${hooks.wall.toFixed(3)}x wall`)
+    console.log(`with a runner of the project's own (setup file's hooks) / off = ${hooks.cpu.toFixed(3)}x CPU, ${hooks.wall.toFixed(3)}x wall`)
   }
 } finally {
-  rmSync(dir, { recursive: true, force: true })
+  if (!process.env.BENCH_KEEP) rmSync(dir, { recursive: true, force: true })
 }
