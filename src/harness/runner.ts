@@ -26,11 +26,16 @@ type Config = { mode?: string } & Record<string, unknown>
 type Hook = ((this: unknown, ...args: unknown[]) => unknown) | undefined
 
 const V = vitest as unknown as {
-  TestRunner: new (config: Config) => object
+  TestRunner?: new (config: Config) => object
   /** Vitest 4 only: `vitest bench` runs benchmarks with it. */
   BenchmarkRunner?: new (config: Config) => object
 }
-const base = V.TestRunner.prototype as Record<string, Hook>
+const TestRunner =
+  V.TestRunner ??
+  (() => {
+    throw new Error('leakguard needs Vitest 4.1 or later (its runner extends `TestRunner` from `vitest`); upgrade with `npm i -D vitest@latest`.')
+  })()
+const base = TestRunner.prototype as Record<string, Hook>
 
 const enabled = !disabledByEnv()
 let options: ResolvedOptions | null = null
@@ -42,7 +47,7 @@ function taskError(error: Error): Record<string, unknown> {
   return JSON.parse(JSON.stringify({ ...error, name: error.name, message: error.message, stack: error.stack }))
 }
 
-export default class LeakguardRunner extends V.TestRunner {
+export default class LeakguardRunner extends TestRunner {
   constructor(config: Config) {
     // Benchmarks have a runner of their own (Vitest 4): hand them that one, untouched.
     if (config.mode === 'benchmark' && V.BenchmarkRunner) return new V.BenchmarkRunner(config) as LeakguardRunner
