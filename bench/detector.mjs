@@ -9,6 +9,7 @@
 //
 //   npm run bench                      (2,000 tests: 20 files x 100; 11 + 5 + 5 side by side, 3 one at a time)
 //   node bench/detector.mjs --files 10 --tests 50 --rounds 3 --control-rounds 1 --hooks-rounds 1 --seq-rounds 0
+//   BENCH_KEEP=1 node bench/detector.mjs ...   (keeps the generated copies in the temporary folder)
 import { spawn } from 'node:child_process'
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -120,7 +121,7 @@ function run(copy, { args = [], files = [], mayFail = false } = {}) {
         console.error(`bench: a run of the "${copy}" copy failed:\n${out}`)
         process.exit(1)
       }
-      resolve({ wall, cpu: used ? (Number(used[1]) + Number(used[2])) * 1000 : NaN, out })
+      resolve({ wall, cpu: used ? (Number(used[1]) + Number(used[2])) * 1000 : NaN })
     })
   })
 }

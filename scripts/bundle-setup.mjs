@@ -1,7 +1,8 @@
-// Build step after tsc: the harness (the runner, or the setup file) loads in every test file (each
+// Build step after tsc: a harness (the runner, or the setup file) loads in every test file (each
 // one a fresh process in Vitest's default pool), and every ES module costs about half a millisecond
-// to load there. This folds each harness and the few modules it needs into one file. The rest of the detector
-// (settling, descriptions, errors) stays where tsc put it and loads only on the first leftover.
+// to load there. This folds each harness and the few modules it needs into one file. The rest of
+// the detector (settling, descriptions, errors) stays where tsc put it and loads only on the first
+// leftover.
 // Detector state lives on a global symbol, so the copies folded in here share it with the rest.
 //
 //   node scripts/bundle-setup.mjs          (run by `npm run build`)

@@ -58,7 +58,7 @@ export function openFile(): Bracket {
   return openBracket('file', null)
 }
 
-/** A test's bracket. A concurrent test's resources are attributed through async context. */
+/** A test's bracket, named with the test's full name. */
 export function openTest(task: TaskLike): Bracket {
   return openBracket('test', fullName(task))
 }

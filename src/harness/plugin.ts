@@ -29,7 +29,11 @@ const OWN_DIST = new RegExp(`^${fileURLToPath(new URL('../', import.meta.url)).r
  * for a project with a test runner of its own.
  */
 function withSetup(setupFiles: readonly string[]): string[] {
-  return [SETUP, ...setupFiles.filter((f) => f !== SETUP && f !== 'leakguard/setup')]
+  return [SETUP, ...withoutSetup(setupFiles)]
+}
+
+function withoutSetup(setupFiles: readonly string[]): string[] {
+  return setupFiles.filter((f) => f !== SETUP && f !== 'leakguard/setup')
 }
 
 function toArray<T>(v: T | readonly T[] | undefined): T[] {
@@ -54,11 +58,11 @@ export function leakguard(options: LeakguardOptions = {}): LeakguardPlugin {
     config(config) {
       if (disabledByEnv()) return
       const test = (config.test ??= {})
-      const setupFiles = toArray(test.setupFiles).filter((f) => f !== SETUP && f !== 'leakguard/setup')
       // leakguard's runner brackets the tests from Vitest's runner hooks, at less cost than hooks.
-      // A runner of the project's own stays; configureVitest then adds the setup file instead.
+      // A runner of the project's own stays, and the setup file brackets with hooks instead.
       test.runner ??= RUNNER
-      test.setupFiles = test.runner === RUNNER ? setupFiles : withSetup(setupFiles)
+      const setupFiles = toArray<string>(test.setupFiles)
+      test.setupFiles = test.runner === RUNNER ? withoutSetup(setupFiles) : withSetup(setupFiles)
       // Vitest's own default adds its github-actions reporter on GitHub; keep it.
       const reporters =
         test.reporters === undefined

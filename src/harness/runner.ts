@@ -18,8 +18,6 @@ interface TestTask extends TaskLike {
   type: 'test'
 }
 interface FileTask extends TaskLike {
-  filepath?: string
-  mode?: string
   result?: { state?: string; errors?: unknown[] }
 }
 type Config = { mode?: string } & Record<string, unknown>
