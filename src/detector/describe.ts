@@ -10,7 +10,6 @@ import type { Leak, LeakKind } from './types.js'
 
 const require = createRequire(import.meta.url)
 
-/** `yes`: still holds its resource. `maybe`: about to change (pending open or listen). */
 export type Liveness = 'yes' | 'no' | 'maybe'
 
 export interface Described {
@@ -23,22 +22,49 @@ type Timer = NodeJS.Timeout & { _destroyed?: boolean }
 
 const HAS_PROC_FD = process.platform === 'linux' && existsSync('/proc/self/fd')
 
-function isPooledGlobally(socket: NetNS.Socket): boolean {
-  const agents = [(require('node:http') as typeof HttpNS).globalAgent, (require('node:https') as typeof HttpsNS).globalAgent]
-  for (const agent of agents) {
-    for (const list of Object.values(agent.freeSockets ?? {})) {
-      if (list?.includes(socket)) return true
-    }
+/** Own symbol of a Node or undici object, found by its description (they are not exported). */
+function symbolOf(obj: object, description: string): symbol | undefined {
+  return Object.getOwnPropertySymbols(obj).find((sym) => sym.description === description)
+}
+
+function isFree(agent: HttpNS.Agent, socket: NetNS.Socket): boolean {
+  for (const list of Object.values(agent.freeSockets ?? {})) {
+    if (list?.includes(socket)) return true
   }
   return false
 }
 
-function isIdleInUndiciPool(rec: ResourceRecord, socket: NetNS.Socket): boolean {
-  // fetch()'s global dispatcher unrefs a connection while it has no request on it.
-  const handle = (socket as unknown as { _handle?: { hasRef?(): boolean } })._handle
-  return handle?.hasRef?.() === false && /undici/.test(rec.stack.stack ?? '')
+/**
+ * An idle connection in a keep-alive pool answers to its pool: it is this bracket's leak only when
+ * the pool was made in this bracket. Node's agents (global or not) say which sockets are free; a
+ * pool made before leakguard armed (the global agents) is never a test's.
+ */
+function pooledIdle(rec: ResourceRecord, socket: NetNS.Socket): 'own-pool' | 'older-pool' | null {
+  const s = state()
+  const http = require('node:http') as typeof HttpNS
+  const https = require('node:https') as typeof HttpsNS
+  const agent =
+    (s.socketAgent.get(socket) as HttpNS.Agent | undefined) ?? [http.globalAgent, https.globalAgent].find((a) => isFree(a, socket))
+  if (agent && isFree(agent, socket)) return s.agentBirth.get(agent) === rec.owner ? 'own-pool' : 'older-pool'
+  // undici (fetch's global dispatcher, or undici's own Agent/Pool/Client) marks an idle connection
+  // "no ref" and unrefs it. Which pool holds it is not visible: it answers as an older pool.
+  const noRef = symbolOf(socket, 'no ref')
+  if (noRef && (socket as unknown as Record<symbol, unknown>)[noRef] === true) return 'older-pool'
+  return null
 }
 
+/** A dgram socket's handle, null once closed (the 'close' event comes a tick later). */
+function udpOpen(socket: object): boolean | undefined {
+  const sym = symbolOf(socket, 'state symbol')
+  if (!sym) return undefined
+  return Boolean((socket as Record<symbol, { handle?: unknown } | undefined>)[sym]?.handle)
+}
+
+/**
+ * Whether the resource still holds what it was created for, read from its own state at the moment
+ * of the check (never from whether an event has arrived yet). `maybe`: about to change (a pending
+ * open or listen).
+ */
 export function liveness(rec: ResourceRecord, unrefTimers: boolean): Liveness {
   const ref = rec.ref as any
   switch (rec.kind) {
@@ -51,11 +77,12 @@ export function liveness(rec: ResourceRecord, unrefTimers: boolean): Liveness {
       if ((ref as NetNS.Server).listening) return 'yes'
       return rec.info.listening ? 'no' : 'maybe'
     case 'socket': {
-      if (rec.info.udp) return rec.info.closed ? 'no' : 'yes'
+      if (rec.info.udp) return (udpOpen(ref) ?? !rec.info.closed) ? 'yes' : 'no'
       const socket = ref as NetNS.Socket
-      if (socket.destroyed) return 'no'
-      if (isPooledGlobally(socket) || isIdleInUndiciPool(rec, socket)) return 'no'
-      return 'yes'
+      // No handle: no descriptor, no port (destroyed, or a mock socket that never connects).
+      if (socket.destroyed || !(socket as unknown as { _handle?: unknown })._handle) return 'no'
+      if (rec.info.accepted) return 'yes'
+      return pooledIdle(rec, socket) === 'older-pool' ? 'no' : 'yes'
     }
     case 'child-process':
       return ref.pid !== undefined && ref.exitCode === null && ref.signalCode === null ? 'yes' : 'no'
@@ -69,23 +96,16 @@ export function liveness(rec: ResourceRecord, unrefTimers: boolean): Liveness {
       return !HAS_PROC_FD || existsSync(`/proc/self/fd/${fd}`) ? 'yes' : 'no'
     }
     case 'watcher':
-      if (rec.info.api === 'fs.watchFile') return ref.listenerCount('change') > 0 ? 'yes' : 'no'
+      if (rec.info.api === 'fs.watchFile') {
+        // Node keeps one poller per file: this record answers for its own listener only.
+        const listener = rec.info.listener
+        return typeof listener === 'function' && ref.listeners('change').includes(listener) ? 'yes' : 'no'
+      }
+      // fs.watch: close() drops the handle; the recursive watcher (no handle) says so by event.
+      if ('_handle' in ref) return ref._handle ? 'yes' : 'no'
       return rec.info.closed ? 'no' : 'yes'
     default:
       return 'no'
-  }
-}
-
-/** True when the resource will not go away by itself before `deadline` (no point waiting). */
-export function isDefinite(rec: ResourceRecord, deadline: number): boolean {
-  switch (rec.kind) {
-    case 'timer':
-      return Boolean(rec.info.repeat) || rec.createdAt + (rec.info.delay as number) > deadline
-    case 'server':
-    case 'watcher':
-      return true
-    default:
-      return false
   }
 }
 
@@ -167,6 +187,15 @@ export function describe(rec: ResourceRecord): Described {
         }
       }
       const socket = ref as NetNS.Socket
+      if (rec.info.accepted) {
+        const on = rec.info.on ? ` on ${rec.info.on}` : ''
+        const from = socket.remoteAddress ? ` from ${hostPort(socket.remoteAddress, socket.remotePort)}` : ''
+        return {
+          description: `connection accepted by the test's server${on}${from}, still open`,
+          hint: "Close the server's connections too: `server.closeAllConnections()` for an HTTP server, or destroy each socket from its 'connection' event.",
+          details: { accepted: true, address: socket.remoteAddress ?? null, port: socket.remotePort ?? null, localPort: socket.localPort ?? null },
+        }
+      }
       const tls = (require('node:tls') as typeof TlsNS).TLSSocket
       const label = socket instanceof tls ? 'TLS connection' : 'TCP connection'
       const pooled = socket.listenerCount('agentRemove') > 0 && !(socket as any)._httpMessage

@@ -1,7 +1,7 @@
 // Closing a bracket: what it created that is still alive, after a settle only when needed.
 import { relative, isAbsolute } from 'node:path'
 import { closeBracket, countTypes, markPrefix, otherDiff, state, type Bracket, type ResourceRecord } from './registry.js'
-import { describe, dueAt, isDefinite, liveness, makeLeak, type Described } from './describe.js'
+import { describe, dueAt, liveness, makeLeak, type Described } from './describe.js'
 import type { ProcessInfo } from './processes.js'
 import { formatSite, isRunnerOwned, parseFrames, userFrame, type Frame } from './stack.js'
 import type { ResolvedOptions } from './options.js'
@@ -20,7 +20,6 @@ const OTHER_HINTS: Record<string, string> = {
 interface Candidate {
   readonly rec: ResourceRecord | null
   readonly kind: LeakKind
-  readonly definite: boolean
   readonly maybe: boolean
   readonly describe: () => Described
   readonly stack: string | undefined
@@ -53,13 +52,14 @@ function isAllowed(kind: LeakKind, stack: string | undefined, allowed: ReadonlyS
   return false
 }
 
-function collect(b: Bracket, opts: ResolvedOptions, deadline: number, before: Map<string, number> | null): Candidate[] {
+function collect(b: Bracket, opts: ResolvedOptions, before: Map<string, number> | null): Candidate[] {
   const s = state()
   const out: Candidate[] = []
   const livePids = new Set<number>()
   for (const rec of b.records) {
     if (rec.done) continue
-    if (s.ignored.has(rec.ref)) {
+    // A leakguard fixture's server, and the connections it accepted, are released by the fixture.
+    if (s.ignored.has(rec.ref) || (rec.info.accepted && s.ignored.has(rec.info.server as object))) {
       rec.done = true
       continue
     }
@@ -69,12 +69,12 @@ function collect(b: Bracket, opts: ResolvedOptions, deadline: number, before: Ma
     out.push({
       rec,
       kind: rec.kind,
-      definite: live === 'yes' && isDefinite(rec, deadline),
       maybe: live === 'maybe',
       describe: () => describe(rec),
       stack: rec.stack.stack,
     })
   }
+  dropServerSides(out)
   if (b.spawned && processes) {
     const { canScanDescendants, findDescendantsWithPs, findMarkedProcesses } = processes
     const mine = (seq: number) => {
@@ -97,7 +97,6 @@ function collect(b: Bracket, opts: ResolvedOptions, deadline: number, before: Ma
       out.push({
         rec: null,
         kind: 'child-process',
-        definite: false,
         maybe: false,
         pid: p.pid,
         stack: parent.stack.stack,
@@ -115,7 +114,6 @@ function collect(b: Bracket, opts: ResolvedOptions, deadline: number, before: Ma
       out.push({
         rec: null,
         kind: 'other',
-        definite: false,
         maybe: false,
         stack: undefined,
         describe: () => ({
@@ -129,6 +127,23 @@ function collect(b: Bracket, opts: ResolvedOptions, deadline: number, before: Ma
   return out
 }
 
+/** One connection is one leak: the accepted end of a connection whose client end is listed goes. */
+function dropServerSides(out: Candidate[]): void {
+  const clients = new Set<string>()
+  for (const c of out) {
+    if (c.kind !== 'socket' || !c.rec || c.rec.info.accepted || c.rec.info.udp) continue
+    const socket = c.rec.ref as { localAddress?: string; localPort?: number }
+    if (socket.localPort) clients.add(`${socket.localAddress}:${socket.localPort}`)
+  }
+  if (clients.size === 0) return
+  for (let i = out.length - 1; i >= 0; i--) {
+    const rec = out[i]!.rec
+    if (!rec?.info.accepted) continue
+    const socket = rec.ref as { remoteAddress?: string; remotePort?: number }
+    if (clients.has(`${socket.remoteAddress}:${socket.remotePort}`)) out.splice(i, 1)
+  }
+}
+
 function sleep(ms: number): Promise<void> {
   const { setTimeout } = state().real
   return new Promise((resolve) => setTimeout(resolve, ms))
@@ -136,8 +151,9 @@ function sleep(ms: number): Promise<void> {
 
 /**
  * Closes a bracket and returns what it leaked. Costs nothing when nothing was left over; otherwise
- * re-checks until `settleMs` passes, and stops waiting early once only definite leaks remain (a
- * listening server, an interval, a timer due after the deadline).
+ * re-checks until everything left over is gone or `settleMs` has passed. There is no early verdict:
+ * any resource, even a 30 s timer or a listening server, may still be released by something already
+ * under way (a close handshake answered, a 'close' handler), so a leak costs up to `settleMs`.
  */
 export async function closeAndCollect(b: Bracket, opts: ResolvedOptions): Promise<Leak[]> {
   const s = state()
@@ -157,18 +173,18 @@ export async function closeAndCollect(b: Bracket, opts: ResolvedOptions): Promis
       }
       return true
     })
-  let found = filter(collect(b, opts, deadline, before))
+  let found = filter(collect(b, opts, before))
   while (found.length > 0) {
     const left = deadline - s.real.now()
-    if (left <= 0 || found.every((c) => c.definite)) break
-    // Wait for the soonest timer that is about to fire, else poll briefly.
+    if (left <= 0) break
+    // Wake for the soonest timer that is about to fire, else poll briefly.
     let wait = Math.min(left, 10)
     for (const c of found) {
-      const due = c.rec && !c.definite ? dueAt(c.rec) : null
-      if (due !== null) wait = Math.min(left, Math.max(1, due - s.real.now() + 1))
+      const due = c.rec ? dueAt(c.rec) : null
+      if (due !== null) wait = Math.min(wait, Math.max(1, due - s.real.now() + 1))
     }
     await sleep(wait)
-    found = filter(collect(b, opts, deadline, before))
+    found = filter(collect(b, opts, before))
   }
   closeBracket(b)
   found = found.filter((c) => !c.maybe)

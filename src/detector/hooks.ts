@@ -4,12 +4,13 @@
 // Builtins come from `process.getBuiltinModule()`: this module loads in every test file, and an ESM
 // import of a builtin that Vitest has not imported yet costs a module facade each time.
 import type * as NetNS from 'node:net'
+import type * as HttpNS from 'node:http'
 import type * as FsNS from 'node:fs'
 import type * as ChildProcessNS from 'node:child_process'
 import type * as WorkerNS from 'node:worker_threads'
 import type * as DgramNS from 'node:dgram'
 import type * as TimersNS from 'node:timers'
-import { currentOwner, markPrefix, state, track } from './registry.js'
+import { currentOwner, markPrefix, state, track, type Bracket, type DetectorState } from './registry.js'
 import { captureStack, type StackHolder } from './stack.js'
 
 /** `util.promisify.custom`, a registered symbol. */
@@ -19,25 +20,31 @@ export const MARK_ENV = 'LEAKGUARD_MARK'
 
 type AnyFn = (...args: any[]) => any
 
+/**
+ * A callback that answers to `owner` while it runs: what it creates is `owner`'s, not the test's
+ * that happens to be running. `listener` lets `removeListener(original)` find the wrapper.
+ */
+function withOwner(s: DetectorState, fn: AnyFn, owner: Bracket): AnyFn {
+  const bound = function (this: unknown, ...args: unknown[]) {
+    const previous = s.callbackOwner
+    s.callbackOwner = owner
+    try {
+      return fn.apply(this, args)
+    } finally {
+      s.callbackOwner = previous
+    }
+  }
+  ;(bound as { listener?: AnyFn }).listener = fn
+  return bound
+}
+
 function wrapTimer(original: AnyFn, repeat: boolean): AnyFn {
   const s = state()
   const wrapped = function (this: unknown, callback: unknown, ms?: unknown, ...rest: unknown[]) {
-    let cb = callback
     // Decided once, for both the callback and the record.
     const where = s.enabled ? currentOwner(s) : null
     const owner = typeof callback === 'function' ? where?.owner : null
-    if (owner) {
-      const fn = callback as AnyFn
-      cb = function (this: unknown, ...args: unknown[]) {
-        const previous = s.timerOwner
-        s.timerOwner = owner
-        try {
-          return fn.apply(this, args)
-        } finally {
-          s.timerOwner = previous
-        }
-      }
-    }
+    const cb = owner ? withOwner(s, callback as AnyFn, owner) : callback
     const timer = original.call(this, cb, ms, ...rest)
     const delay = Math.max(1, Number(ms) || 1)
     if (where) track('timer', timer, wrapped, { delay, repeat }, { where })
@@ -62,6 +69,7 @@ function installTimers(): void {
 
 function installNet(): void {
   const net = process.getBuiltinModule('node:net') as typeof NetNS
+  const s = state()
   const listen = net.Server.prototype.listen
   net.Server.prototype.listen = function patchedListen(this: NetNS.Server, ...args: any[]) {
     const rec = track('server', this, patchedListen, { listening: false })
@@ -69,6 +77,18 @@ function installNet(): void {
       this.once('listening', () => {
         rec.info.listening = true
       })
+      // A server the test made answers for the connections it accepted (a server from beforeAll
+      // does not: those are the file's business).
+      if (rec.owner.type === 'test') {
+        const server = this
+        this.on('connection', (socket: NetNS.Socket) => {
+          if (s.enabled && !rec.owner.closed) {
+            const at = server.address()
+            const on = at && typeof at === 'object' ? (at.address.includes(':') ? `[${at.address}]:${at.port}` : `${at.address}:${at.port}`) : null
+            track('socket', socket, patchedListen, { accepted: true, server, on }, { stack: rec.stack, where: { owner: rec.owner, ambiguous: null } })
+          }
+        })
+      }
     }
     return listen.apply(this, args as any)
   } as typeof listen
@@ -82,6 +102,34 @@ function installNet(): void {
     }
     return connect.apply(this, args as any)
   } as typeof connect
+}
+
+/**
+ * Pools: an idle keep-alive connection answers to its pool, and a pool to whoever made it. The
+ * Agent constructor assigns `freeSockets`; an accessor on the prototype sees that assignment (the
+ * constructor runs for subclasses and https.Agent too) and notes the bracket open at the time.
+ */
+function installAgents(): void {
+  const http = process.getBuiltinModule('node:http') as typeof HttpNS
+  const s = state()
+  const proto = http.Agent.prototype as any
+  Object.defineProperty(proto, 'freeSockets', {
+    configurable: true,
+    get: () => undefined,
+    set(this: object, value: unknown) {
+      Object.defineProperty(this, 'freeSockets', { value, writable: true, enumerable: true, configurable: true })
+      const owner = s.enabled ? currentOwner(s).owner : null
+      if (owner) s.agentBirth.set(this, owner)
+    },
+  })
+  const createSocket = proto.createSocket as AnyFn
+  proto.createSocket = function patchedCreateSocket(this: object, req: unknown, options: unknown, cb: AnyFn) {
+    const agent = this
+    return createSocket.call(this, req, options, (err: unknown, socket: object | undefined) => {
+      if (socket) s.socketAgent.set(socket, agent)
+      return cb(err, socket)
+    })
+  }
 }
 
 function installDgram(): void {
@@ -229,17 +277,31 @@ function installFs(): void {
     }
   }
 
+  // A watcher's listener answers to whoever made the watcher: a leaked watcher's events (and the
+  // throttle timers a library starts from them) are not blamed on the test running when they come.
+  const ownedListener = (args: any[], owner: Bracket | null | undefined): AnyFn | null => {
+    const at = args.findIndex((a) => typeof a === 'function')
+    if (at === -1) return null
+    const listener = args[at] as AnyFn
+    if (owner) args[at] = withOwner(s, listener, owner)
+    return listener
+  }
   const watch = fs.watch
   ;(fs as any).watch = function patchedWatch(...args: any[]) {
+    const where = s.enabled ? currentOwner(s) : null
+    ownedListener(args, where?.owner)
     const watcher = (watch as AnyFn)(...args) as FsNS.FSWatcher
-    const rec = track('watcher', watcher, patchedWatch, { path: String(args[0]), closed: false, api: 'fs.watch' })
+    const rec = where && track('watcher', watcher, patchedWatch, { path: String(args[0]), closed: false, api: 'fs.watch' }, { where })
     if (rec) watcher.once('close', () => (rec.info.closed = true))
     return watcher
   }
   const watchFile = fs.watchFile
   ;(fs as any).watchFile = function patchedWatchFile(...args: any[]) {
+    const where = s.enabled ? currentOwner(s) : null
+    // Node keeps one poller per file: this call's own listener is what it answers for.
+    const listener = ownedListener(args, where?.owner)
     const watcher = (watchFile as AnyFn)(...args) as FsNS.StatWatcher
-    track('watcher', watcher, patchedWatchFile, { path: String(args[0]), api: 'fs.watchFile' })
+    if (where) track('watcher', watcher, patchedWatchFile, { path: String(args[0]), api: 'fs.watchFile', listener }, { where })
     return watcher
   }
 }
@@ -251,6 +313,7 @@ export function installHooks(): void {
   s.installed = true
   installTimers()
   installNet()
+  installAgents()
   installDgram()
   installChildProcess()
   installWorker()

@@ -44,8 +44,12 @@ export interface DetectorState {
   file: Bracket | null
   readonly openTests: Set<Bracket>
   als: AsyncLocalStorage<Bracket> | null
-  /** Set while a timer callback runs: the bracket that created the timer. */
-  timerOwner: Bracket | null
+  /** Set while a timer or watcher callback runs: the bracket that created the timer or watcher. */
+  callbackOwner: Bracket | null
+  /** When each http.Agent pool was made (the bracket open then); pools made before arming are absent. */
+  readonly agentBirth: WeakMap<object, Bracket>
+  /** The http.Agent that created a socket. */
+  readonly socketAgent: WeakMap<object, object>
   /** Spawn markers of this thread: seq → record. */
   readonly spawns: Map<number, ResourceRecord>
   spawnSeq: number
@@ -79,7 +83,9 @@ export function state(): DetectorState {
       file: null,
       openTests: new Set(),
       als: null,
-      timerOwner: null,
+      callbackOwner: null,
+      agentBirth: new WeakMap(),
+      socketAgent: new WeakMap(),
       spawns: new Map(),
       spawnSeq: 0,
       fds: new Map(),
@@ -182,10 +188,10 @@ export interface Owner {
 }
 
 export function currentOwner(s: DetectorState): Owner {
-  // A timer firing belongs to whoever created it, not to the test that happens to be running;
-  // once that test is over, what its timers create answers to the file.
-  const fromTimer = s.timerOwner
-  if (fromTimer) return { owner: fromTimer.closed ? s.file : fromTimer, ambiguous: null }
+  // A timer firing (or a watcher's event) belongs to whoever created it, not to the test that
+  // happens to be running; once that test is over, what its callbacks create answers to the file.
+  const fromCallback = s.callbackOwner
+  if (fromCallback) return { owner: fromCallback.closed ? s.file : fromCallback, ambiguous: null }
   const fromContext = s.als?.getStore()
   if (fromContext && !fromContext.closed) return { owner: fromContext, ambiguous: null }
   if (s.openTests.size === 1) {
