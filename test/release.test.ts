@@ -2,7 +2,7 @@
 // close handler, after a sync test returned): never a leak, under either harness and pool.
 import { beforeAll, describe, expect, test } from 'vitest'
 import { join } from 'node:path'
-import { runFixtures, type FixtureRun } from './helpers/run-vitest.js'
+import { HARNESS_RUNS, harnessOptions, runFixtures, type FixtureRun } from './helpers/run-vitest.js'
 
 const DIR = join(import.meta.dirname, 'fixtures', 'release')
 const KINDS = [
@@ -12,17 +12,12 @@ const KINDS = [
 ]
 const WAYS = ['released awaited', 'released not awaited', 'released after an await', 'released from a close handler', 'made and released in a sync test']
 
-const RUNS = [
-  { pool: 'forks', harness: 'runner' },
-  { pool: 'threads', harness: 'runner' },
-  { pool: 'forks', harness: 'hooks' },
-] as const
-describe.each(RUNS)('$pool pool, $harness harness', ({ pool, harness }) => {
+describe.each(HARNESS_RUNS)('$pool pool, $harness harness', ({ pool, harness }) => {
   let run: FixtureRun
   beforeAll(async () => {
     run = await runFixtures(DIR, ['*.test.ts'], {
       pool,
-      ...(harness === 'hooks' ? { runner: join(import.meta.dirname, 'fixtures', 'zoo', 'own-runner.ts') } : {}),
+      ...harnessOptions(harness),
       // A child or a worker that a test starts and stops after returning can take longer than the
       // default 100 ms on a loaded machine; a clean test pays only for what it really waits.
       leakguard: { settleMs: 1000 },

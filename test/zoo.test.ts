@@ -2,7 +2,7 @@
 import { beforeAll, describe, expect, test } from 'vitest'
 import { join, relative } from 'node:path'
 import { readFileSync } from 'node:fs'
-import { runFixtures, siteOf, type FixtureRun, type TestOutcome } from './helpers/run-vitest.js'
+import { HARNESS_RUNS, harnessOptions, runFixtures, siteOf, type FixtureRun, type TestOutcome } from './helpers/run-vitest.js'
 
 const ZOO = join(import.meta.dirname, 'fixtures', 'zoo')
 const allowLine = readFileSync(join(ZOO, 'allow.test.ts'), 'utf8').split('\n').findIndex((l) => l.includes('allowed-by-config')) + 1
@@ -87,22 +87,12 @@ const CLEAN: readonly [string, string][] = [
   ['precision.test.ts', "owned by whoever created it > a later test is not blamed for the leaked watcher's timers"],
 ]
 
-// Both pools: in `threads`, files run side by side in one process, so process-wide probes
-// (descriptors, descendant processes) must not blame a test of another thread. Both harnesses:
-// leakguard's runner (the plugin's default), and the setup file's hooks, which the plugin uses
-// when the project has a test runner of its own.
-const RUNS = [
-  { pool: 'forks', harness: 'runner' },
-  { pool: 'threads', harness: 'runner' },
-  { pool: 'forks', harness: 'hooks' },
-] as const
-describe.each(RUNS)('$pool pool, $harness harness', ({ pool, harness }) => {
+describe.each(HARNESS_RUNS)('$pool pool, $harness harness', ({ pool, harness }) => {
   let run: FixtureRun
   beforeAll(async () => {
     run = await runFixtures(ZOO, ['*.test.ts'], {
       pool,
-      ...(harness === 'hooks' ? { runner: join(ZOO, 'own-runner.ts') } : {}),
-      env: { ZOO_HARNESS: harness },
+      ...harnessOptions(harness),
       leakguard: { allow: [{ kind: 'timer', site: new RegExp(`allow\\.test\\.ts:${allowLine}:`) }] },
     })
   })

@@ -122,3 +122,23 @@ export function siteOf(file: string, name: string): string {
   if (at === -1) throw new Error(`no SITE:${name} marker in ${file}`)
   return `${file}:${at + 1}:`
 }
+
+/**
+ * Both pools: in `threads`, files run side by side in one process, so process-wide probes
+ * (descriptors, descendant processes) must not blame a test of another thread. Both harnesses:
+ * leakguard's runner (the plugin's default), and the setup file's hooks, which the plugin uses
+ * when the project has a test runner of its own.
+ */
+export const HARNESS_RUNS = [
+  { pool: 'forks', harness: 'runner' },
+  { pool: 'threads', harness: 'runner' },
+  { pool: 'forks', harness: 'hooks' },
+] as const
+
+/** A test runner of the project's own, for the hooks harness. */
+export const OWN_RUNNER = join(import.meta.dirname, '..', 'fixtures', 'zoo', 'own-runner.ts')
+
+/** Options that select a run's harness. */
+export function harnessOptions(harness: 'runner' | 'hooks'): { runner?: string; env: Record<string, string> } {
+  return { ...(harness === 'hooks' ? { runner: OWN_RUNNER } : {}), env: { ZOO_HARNESS: harness } }
+}
