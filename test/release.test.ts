@@ -7,7 +7,7 @@ import { HARNESS_RUNS, harnessOptions, runFixtures, type FixtureRun } from './he
 const DIR = join(import.meta.dirname, 'fixtures', 'release')
 const KINDS = [
   'timeout', 'interval', 'http server', 'net server', 'TCP socket', 'TLS socket', 'HTTP/2 session', 'UDP socket',
-  'child process', 'worker', 'file descriptor', 'FileHandle', 'file stream', 'fs.watch watcher',
+  'child process', 'worker', 'file descriptor', 'FileHandle', 'file stream', 'directory handle', 'fs.watch watcher',
   'fs.watchFile listener', 'message port',
 ]
 const WAYS = ['released awaited', 'released not awaited', 'released after an await', 'released from a close handler', 'made and released in a sync test']

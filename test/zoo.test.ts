@@ -38,6 +38,7 @@ const LEAKS: readonly LeakCase[] = [
   { file: 'workers-fds.test.ts', test: 'leaks a file descriptor', kind: 'file-descriptor', site: 'fd', description: /^file descriptor \d+ open on .*workers-fds\.test\.ts$/, hint: /fs\.closeSync\(fd\)/ },
   { file: 'workers-fds.test.ts', test: 'leaks a FileHandle', kind: 'file-descriptor', site: 'filehandle', description: /^FileHandle \(fd \d+\) open on .*workers-fds\.test\.ts$/, hint: /handle\.close\(\)/ },
   { file: 'workers-fds.test.ts', test: 'leaks a file stream', kind: 'file-descriptor', site: 'stream', description: /^file stream \(fd \d+\) open on .*workers-fds\.test\.ts$/, hint: /stream\.destroy\(\)/ },
+  { file: 'workers-fds.test.ts', test: 'leaks a directory handle', kind: 'file-descriptor', site: 'dir', description: /^directory handle \(fs\.Dir\) open on .*zoo\/?$/, hint: /dir\.close\(\)/ },
   { file: 'workers-fds.test.ts', test: 'leaks an fs.watch watcher', kind: 'watcher', site: 'watch', description: /^fs\.watch watcher on .*workers-fds\.test\.ts$/, hint: /watcher\.close\(\)/ },
   { file: 'workers-fds.test.ts', test: 'leaks an fs.watchFile poller', kind: 'watcher', site: 'watchfile', description: /^fs\.watchFile poller on .*workers-fds\.test\.ts$/, hint: /unwatchFile/ },
   { file: 'workers-fds.test.ts', test: 'leaks a message port', kind: 'other', site: null, description: /^1 active MessagePort resource/, hint: /port\.close\(\)/ },

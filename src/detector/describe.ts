@@ -90,6 +90,10 @@ export function liveness(rec: ResourceRecord, unrefTimers: boolean): Liveness {
       return ref.threadId !== -1 ? 'yes' : 'no'
     case 'file-descriptor': {
       if (rec.info.pending) return 'maybe'
+      if (rec.info.dir) {
+        const closed = symbolOf(ref, 'kDirClosed')
+        return closed && ref[closed] === false ? 'yes' : 'no'
+      }
       if (rec.info.fileHandle) return ref.fd !== -1 ? 'yes' : 'no'
       const fd = rec.info.fd as number
       if (state().fds.get(fd) !== rec) return 'no'
@@ -234,6 +238,13 @@ export function describe(rec: ResourceRecord): Described {
     }
     case 'file-descriptor': {
       const path = String(rec.info.path ?? '?')
+      if (rec.info.dir) {
+        return {
+          description: `directory handle (fs.Dir) open on ${path}`,
+          hint: 'Close it with `await dir.close()` (or `dir.closeSync()`), or iterate it to the end with `for await`.',
+          details: { path, dir: true },
+        }
+      }
       const fd = (rec.info.fileHandle ? ref.fd : rec.info.fd) as number
       return rec.info.fileHandle
         ? {

@@ -10,7 +10,7 @@ import type * as ChildProcessNS from 'node:child_process'
 import type * as WorkerNS from 'node:worker_threads'
 import type * as DgramNS from 'node:dgram'
 import type * as TimersNS from 'node:timers'
-import { currentOwner, markPrefix, state, track, type Bracket, type DetectorState } from './registry.js'
+import { currentOwner, markPrefix, state, track, type Bracket, type DetectorState, type Owner } from './registry.js'
 import { captureStack, type StackHolder } from './stack.js'
 
 /** `util.promisify.custom`, a registered symbol. */
@@ -275,6 +275,37 @@ function installFs(): void {
       if (rec) rec.done = true
       throw error
     }
+  }
+
+  // Directory handles (fs.Dir) hold a descriptor until closed (or iterated to the end).
+  // Opened asynchronously: who asked, and from where, is noted at the call.
+  type Known = { stack?: StackHolder; where?: Owner }
+  const asked = (skip: Function): Known => (s.enabled ? { stack: captureStack(skip), where: currentOwner(s) } : {})
+  const trackDir = (dir: unknown, path: unknown, skip: Function, known: Known = {}) => {
+    if (dir && typeof dir === 'object') track('file-descriptor', dir, skip, { path: String(path), dir: true }, known)
+    return dir
+  }
+  const opendirSync = fs.opendirSync
+  ;(fs as any).opendirSync = function patchedOpendirSync(path: FsNS.PathLike, ...rest: any[]) {
+    return trackDir((opendirSync as AnyFn)(path, ...rest), path, patchedOpendirSync)
+  }
+  const opendir = fs.opendir
+  ;(fs as any).opendir = function patchedOpendir(path: FsNS.PathLike, ...rest: any[]) {
+    const cbIndex = rest.findIndex((a) => typeof a === 'function')
+    if (cbIndex !== -1 && s.enabled) {
+      const known = asked(patchedOpendir)
+      const cb = rest[cbIndex] as AnyFn
+      rest[cbIndex] = function (this: unknown, err: unknown, dir: unknown) {
+        if (!err) trackDir(dir, path, patchedOpendir, known)
+        return cb.call(this, err, dir)
+      }
+    }
+    return (opendir as AnyFn)(path, ...rest)
+  }
+  const opendirPromise = promises.opendir as AnyFn
+  promises.opendir = async function patchedOpendirPromise(path: FsNS.PathLike, ...rest: any[]) {
+    const known = asked(patchedOpendirPromise)
+    return trackDir(await opendirPromise(path, ...rest), path, patchedOpendirPromise, known)
   }
 
   // A watcher's listener answers to whoever made the watcher: a leaked watcher's events (and the
