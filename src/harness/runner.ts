@@ -45,11 +45,12 @@ const legacy = V.TestRunner
 const TestRunner: RunnerClass = V.TestRunner ?? legacy!.VitestTestRunner
 const BenchmarkRunner = V.BenchmarkRunner ?? legacy?.NodeBenchmarkRunner
 const base = TestRunner.prototype as Record<string, Hook>
-// Vitest 4.0 calls onAfterRetryTask as 4.1 does. Vitest 3 has no such hook: the test bracket closes
-// as the try's last onTestFinished callback instead (after afterEach and fixture teardown as well),
-// and Vitest 3 reports a file finished before onAfterRunSuite, so a file's leaks are sent again.
-const major = legacy ? (parseVersion(installedVitestVersion())?.[0] ?? 3) : Infinity
-const closesInFinished = major < 4
+// Before 4.1 the test bracket closes as the try's last onTestFinished callback (after afterEach and
+// fixture teardown as well): Vitest 3 has no onAfterRetryTask, and Vitest 4.0 calls it outside the
+// try's error handling, so an error thrown there fails the whole file instead of the test.
+const closesInFinished = legacy !== null
+// Vitest 3 reports a file finished before onAfterRunSuite: a file's leaks are sent again.
+const resendsFile = legacy !== null && (parseVersion(installedVitestVersion())?.[0] ?? 3) < 4
 
 const enabled = !disabledByEnv()
 let options: ResolvedOptions | null = null
@@ -92,7 +93,7 @@ export default class LeakguardRunner extends TestRunner {
     return result
   }
 
-  /** Vitest 3: closes the try's bracket, after the onTestFailed callbacks when there are some. */
+  /** Before 4.1: closes the try's bracket, after the onTestFailed callbacks when there are some. */
   private async closeAfterFinished(test: TestTask): Promise<void> {
     const order = this.config.sequence?.hooks
     // Vitest calls them after the onTestFinished ones, in `sequence.hooks` order; not 'parallel'.
@@ -113,8 +114,8 @@ export default class LeakguardRunner extends TestRunner {
     if (error) throw error
   }
 
-  // After afterEach, onTestFinished and the try's fixtures; what it throws fails the test (and a
-  // retry runs again).
+  // Vitest 4.1 and later: after afterEach, onTestFinished and the try's fixtures; what it throws
+  // fails the test (and a retry runs again).
   async onAfterRetryTask(test: TestTask, tryOptions: unknown): Promise<void> {
     await base.onAfterRetryTask?.call(this, test, tryOptions)
     await this.closeTry(test)
@@ -130,7 +131,7 @@ export default class LeakguardRunner extends TestRunner {
         ;(suite.result.errors ??= []).push(taskError(error))
       }
       // Vitest 3 has already reported the file finished: send its result and meta again.
-      if (closesInFinished && suite.meta.leaks && suite.id && this.onTaskUpdate) {
+      if (resendsFile && suite.meta.leaks && suite.id && this.onTaskUpdate) {
         await this.onTaskUpdate([[suite.id, suite.result, suite.meta]], [])
       }
     }
