@@ -93,6 +93,8 @@ test('the leaking tests fail, each with its own leak; the clean ones pass', () =
     'leaky.test.ts > released late > in afterEach': { state: 'passed', leaks: [] },
     'leaky.test.ts > released late > in onTestFinished': { state: 'passed', leaks: [] },
     'leaky.test.ts > released late > in fixture teardown': { state: 'passed', leaks: [] },
+    // Fails on its assertion, and leaks nothing.
+    'leaky.test.ts > released late > in onTestFailed': { state: 'failed', leaks: [] },
     // The first try's leak failed that try; the retry passed. The leak stays on record.
     'leaky.test.ts > leaks on its first try only': { state: 'passed', leaks: leak('timer', 'first-try') },
     'leaky.test.ts > concurrent > the leaky one': { state: 'failed', leaks: leak('timer', 'concurrent-interval') },

@@ -6,7 +6,8 @@
 // Vitest 4.1 and later: an `aroundEach` and an `aroundAll` hook, registered first, so they wrap
 // every other hook. Before 4.1 there are none: a `beforeEach` registered first opens the test's
 // bracket and closes it as the try's last `onTestFinished` callback (Vitest runs those last
-// registered first, after afterEach and fixture teardown); a `beforeAll` registered first closes
+// registered first, after afterEach and fixture teardown), or after the onTestFailed callbacks of
+// a failed try, as the runner does; a `beforeAll` registered first closes
 // the file's in the cleanup it returns, which Vitest runs after every afterAll hook and, with
 // `sequence.hooks: 'stack'` (the default), after every other beforeAll cleanup.
 import * as vitest from 'vitest'
@@ -39,7 +40,7 @@ function armAroundHooks(options: ResolvedOptions): void {
 }
 
 interface TestContext {
-  task: TaskLike
+  task: TaskLike & { result?: { state?: string }; onFailed?: (() => unknown)[] }
   onTestFinished: (fn: () => Promise<void>) => void
 }
 
@@ -56,9 +57,21 @@ function armBeforeHooks(options: ResolvedOptions): void {
   beforeEach!(({ task, onTestFinished }: TestContext) => {
     const bracket = openTest(task)
     if (task.concurrent) contextStorage().enterWith(bracket)
-    onTestFinished(async () => {
+    const close = async (): Promise<void> => {
       const error = await closeInto(bracket, task, options)
       if (error) throw error
+    }
+    onTestFinished(async () => {
+      // A failed try's onTestFailed callbacks run next, in `sequence.hooks` order, which a setup
+      // file cannot read: one callback at each end of them closes the bracket on its second call.
+      if (task.result?.state === 'fail' && task.onFailed?.length) {
+        let calls = 0
+        const second = async () => (++calls === 2 ? close() : undefined)
+        task.onFailed.unshift(second)
+        task.onFailed.push(second)
+        return
+      }
+      await close()
     })
   })
 }
