@@ -21,7 +21,7 @@ for (const name of ['setup', 'runner']) {
   const bundle = await rolldown({
     input: entry,
     platform: 'node',
-    external: (id) => id === 'vitest' || id.startsWith('node:') || LAZY.test(id),
+    external: (id) => id === 'vitest' || id.startsWith('vitest/') || id.startsWith('node:') || LAZY.test(id),
     onwarn(warning) {
       throw new Error(`bundle-setup: ${warning.message}`)
     },

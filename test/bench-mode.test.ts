@@ -1,4 +1,4 @@
-// `vitest bench` with the plugin: Vitest 4 runs benchmarks with a runner of its own, which
+// `vitest bench` with the plugin: Vitest 3 and 4 run benchmarks with a runner of their own, which
 // leakguard's runner hands over to untouched. (Vitest 5 has no separate benchmark mode.)
 import { expect, test } from 'vitest'
 import { join } from 'node:path'
@@ -8,7 +8,7 @@ import { Sink } from './helpers/run-vitest.js'
 
 const major = Number((await import('vitest/package.json', { with: { type: 'json' } })).default.version.split('.')[0])
 
-test.skipIf(major >= 5)('benchmarks run under the plugin (Vitest 4)', async () => {
+test.skipIf(major >= 5)('benchmarks run under the plugin (Vitest 3 and 4)', async () => {
   const sink = new Sink()
   const exitCode = process.exitCode
   const vitest = await startVitest(

@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url'
 import { serializeAllow, validateOptions, type DetectorOptions } from '../detector/index.js'
 import LeakguardReporter from '../reporters/reporter.js'
 import { disabledByEnv, PROVIDE_KEY } from './env.js'
+import { installedVitestVersion, unsupportedVitest } from '../shared/vitest-version.js'
 
 export interface LeakguardOptions extends DetectorOptions {
   /**
@@ -57,6 +58,9 @@ export function leakguard(options: LeakguardOptions = {}): LeakguardPlugin {
     name: 'leakguard',
     config(config) {
       if (disabledByEnv()) return
+      // One error at start-up, rather than one per test file from the harness.
+      const unsupported = unsupportedVitest(installedVitestVersion())
+      if (unsupported) throw unsupported
       const test = (config.test ??= {})
       // leakguard's runner brackets the tests from Vitest's runner hooks, at less cost than hooks.
       // A runner of the project's own stays, and the setup file brackets with hooks instead.

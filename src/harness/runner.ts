@@ -13,27 +13,44 @@ import type { ResolvedOptions } from '../detector/options.js'
 import type { Bracket } from '../detector/registry.js'
 import { arm, closeInto, contextStorage, openFile, openTest, type TaskLike } from './brackets.js'
 import { disabledByEnv } from './env.js'
+import { installedVitestVersion, parseVersion } from '../shared/vitest-version.js'
 
 interface TestTask extends TaskLike {
   type: 'test'
+  result?: { state?: string }
+  /** Vitest before 4.1: the try's onTestFinished and onTestFailed callbacks. */
+  onFinished?: (() => unknown)[]
+  onFailed?: (() => unknown)[]
 }
 interface FileTask extends TaskLike {
+  id?: string
   result?: { state?: string; errors?: unknown[] }
 }
-type Config = { mode?: string } & Record<string, unknown>
+type Config = { mode?: string; sequence?: { hooks?: string } } & Record<string, unknown>
 type Hook = ((this: unknown, ...args: unknown[]) => unknown) | undefined
+type RunnerClass = new (config: Config) => object
 
 const V = vitest as unknown as {
-  TestRunner?: new (config: Config) => object
-  /** Vitest 4 only: `vitest bench` runs benchmarks with it. */
-  BenchmarkRunner?: new (config: Config) => object
+  /** Vitest 4.1 and later. */
+  TestRunner?: RunnerClass
+  /** Vitest 4.1 and later: `vitest bench` runs benchmarks with it. */
+  BenchmarkRunner?: RunnerClass
 }
-const TestRunner =
-  V.TestRunner ??
-  (() => {
-    throw new Error('leakguard needs Vitest 4.1 or later (its runner extends `TestRunner` from `vitest`); upgrade with `npm i -D vitest@latest`.')
-  })()
+// Before 4.1, Vitest's runner classes live in `vitest/runners` (a specifier in a variable: Vitest 5
+// has no such entry, and nothing loads it there).
+const RUNNERS = 'vitest/runners'
+const legacy = V.TestRunner
+  ? null
+  : ((await import(RUNNERS)) as { VitestTestRunner: RunnerClass; NodeBenchmarkRunner?: RunnerClass })
+const TestRunner: RunnerClass = V.TestRunner ?? legacy!.VitestTestRunner
+const BenchmarkRunner = V.BenchmarkRunner ?? legacy?.NodeBenchmarkRunner
 const base = TestRunner.prototype as Record<string, Hook>
+// Before 4.1 the test bracket closes as the try's last onTestFinished callback (after afterEach and
+// fixture teardown as well): Vitest 3 has no onAfterRetryTask, and Vitest 4.0 calls it outside the
+// try's error handling, so an error thrown there fails the whole file instead of the test.
+const closesInFinished = legacy !== null
+// Vitest 3 reports a file finished before onAfterRunSuite: a file's leaks are sent again.
+const resendsFile = legacy !== null && (parseVersion(installedVitestVersion())?.[0] ?? 3) < 4
 
 const enabled = !disabledByEnv()
 let options: ResolvedOptions | null = null
@@ -46,9 +63,12 @@ function taskError(error: Error): Record<string, unknown> {
 }
 
 export default class LeakguardRunner extends TestRunner {
+  declare config: Config
+  declare onTaskUpdate?: (packs: unknown[], events: unknown[]) => Promise<void>
+
   constructor(config: Config) {
-    // Benchmarks have a runner of their own (Vitest 4): hand them that one, untouched.
-    if (config.mode === 'benchmark' && V.BenchmarkRunner) return new V.BenchmarkRunner(config) as LeakguardRunner
+    // Benchmarks have a runner of their own (`vitest bench`, before Vitest 5): hand them that one, untouched.
+    if (config.mode === 'benchmark' && BenchmarkRunner) return new BenchmarkRunner(config) as LeakguardRunner
     super(config)
   }
 
@@ -67,19 +87,38 @@ export default class LeakguardRunner extends TestRunner {
       const bracket = openTest(test)
       tests.set(test, bracket)
       if (test.concurrent) contextStorage().enterWith(bracket)
+      // Vitest runs onTestFinished callbacks last registered first: this one runs last.
+      if (closesInFinished) (test.onFinished ??= []).unshift(() => this.closeAfterFinished(test))
     }
     return result
   }
 
-  // After afterEach, onTestFinished and the try's fixtures; what it throws fails the test (and a
-  // retry runs again).
-  async onAfterRetryTask(test: TestTask, tryOptions: unknown): Promise<void> {
-    await base.onAfterRetryTask?.call(this, test, tryOptions)
+  /** Before 4.1: closes the try's bracket, after the onTestFailed callbacks when there are some. */
+  private async closeAfterFinished(test: TestTask): Promise<void> {
+    const order = this.config.sequence?.hooks
+    // Vitest calls them after the onTestFinished ones, in `sequence.hooks` order; not 'parallel'.
+    if (test.result?.state === 'fail' && test.onFailed?.length && order !== 'parallel') {
+      const close = () => this.closeTry(test)
+      if (order === 'list') test.onFailed.push(close)
+      else test.onFailed.unshift(close)
+      return
+    }
+    await this.closeTry(test)
+  }
+
+  private async closeTry(test: TestTask): Promise<void> {
     const bracket = tests.get(test)
     if (!bracket || !options) return
     tests.delete(test)
     const error = await closeInto(bracket, test, options)
     if (error) throw error
+  }
+
+  // Vitest 4.1 and later: after afterEach, onTestFinished and the try's fixtures; what it throws
+  // fails the test (and a retry runs again).
+  async onAfterRetryTask(test: TestTask, tryOptions: unknown): Promise<void> {
+    await base.onAfterRetryTask?.call(this, test, tryOptions)
+    await this.closeTry(test)
   }
 
   async onAfterRunSuite(suite: FileTask): Promise<void> {
@@ -90,6 +129,10 @@ export default class LeakguardRunner extends TestRunner {
       if (error && suite.result) {
         suite.result.state = 'fail'
         ;(suite.result.errors ??= []).push(taskError(error))
+      }
+      // Vitest 3 has already reported the file finished: send its result and meta again.
+      if (resendsFile && suite.meta.leaks && suite.id && this.onTaskUpdate) {
+        await this.onTaskUpdate([[suite.id, suite.result, suite.meta]], [])
       }
     }
     await base.onAfterRunSuite?.call(this, suite)

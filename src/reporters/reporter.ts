@@ -4,6 +4,7 @@ import { appendFileSync } from 'node:fs'
 import { relative } from 'node:path'
 import type { Reporter, SerializedError, TestModule, Vitest } from 'vitest/node'
 import type { Leak } from '../detector/types.js'
+import { atLeast, unsupportedVitest } from '../shared/vitest-version.js'
 import { annotations, stepSummary } from './github.js'
 import { formatKeptAlive, MainProcessTracker } from './hanging.js'
 import {
@@ -52,6 +53,9 @@ export default class LeakguardReporter implements Reporter {
   private readonly github: boolean | 'auto'
   private startedAt = new Date()
   private readonly tracker = new MainProcessTracker()
+  /** Vitest 3: the end of the run, printed from onFinished (see there). */
+  private pending: (() => void) | null = null
+  private printsInOnFinished = false
 
   constructor(options: LeakguardReporterOptions = {}) {
     if (options.outputFile !== undefined && (typeof options.outputFile !== 'string' || options.outputFile === '')) {
@@ -62,7 +66,11 @@ export default class LeakguardReporter implements Reporter {
   }
 
   onInit(vitest: Vitest): void {
+    // Manual wiring on an old Vitest: one error at start-up (the plugin checks in its config hook).
+    const unsupported = unsupportedVitest(vitest.version)
+    if (unsupported) throw unsupported
     this.vitest = vitest
+    this.printsInOnFinished = !atLeast(vitest.version, 4, 0)
     this.startedAt = new Date()
     this.tracker.start()
     vitest.onClose(() => this.tracker.stop())
@@ -112,6 +120,22 @@ export default class LeakguardReporter implements Reporter {
 
   onTestRunEnd(testModules: ReadonlyArray<TestModule>, _errors?: ReadonlyArray<SerializedError>, reason?: string): void {
     this.tracker.fixSites()
+    const end = (): void => this.end(testModules, reason)
+    if (this.printsInOnFinished) this.pending = end
+    else end()
+  }
+
+  /**
+   * Vitest 3 calls onFinished (where its own reporters print their summary) right after
+   * onTestRunEnd: leakguard's part comes after that summary there too.
+   */
+  onFinished(): void {
+    const end = this.pending
+    this.pending = null
+    end?.()
+  }
+
+  private end(testModules: ReadonlyArray<TestModule>, reason?: string): void {
     const vitest = this.vitest
     const root = vitest?.config.root ?? process.cwd()
     // An interrupted run (Ctrl-C, --bail) still gets its report, marked as such.
