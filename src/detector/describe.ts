@@ -27,12 +27,20 @@ function symbolOf(obj: object, description: string): symbol | undefined {
   return Object.getOwnPropertySymbols(obj).find((sym) => sym.description === description)
 }
 
+type Handle = { fd?: number } | null | undefined
+const handleOf = (socket: NetNS.Socket): Handle => (socket as unknown as { _handle?: Handle })._handle
+
+/** Free in the agent's pool: the socket itself, or a facade sharing its handle (an interceptor's). */
 function isFree(agent: HttpNS.Agent, socket: NetNS.Socket): boolean {
+  const handle = handleOf(socket)
   for (const list of Object.values(agent.freeSockets ?? {})) {
-    if (list?.includes(socket)) return true
+    if (list?.some((free) => free === socket || (handle && handleOf(free) === handle))) return true
   }
   return false
 }
+
+/** Whether a socket's handle has an OS socket behind it (Windows does not say: -1 always). */
+const CAN_READ_FD = process.platform !== 'win32'
 
 /**
  * An idle connection in a keep-alive pool answers to its pool: it is this bracket's leak only when
@@ -79,8 +87,11 @@ export function liveness(rec: ResourceRecord, unrefTimers: boolean): Liveness {
     case 'socket': {
       if (rec.info.udp) return (udpOpen(ref) ?? !rec.info.closed) ? 'yes' : 'no'
       const socket = ref as NetNS.Socket
-      // No handle: no descriptor, no port (destroyed, or a mock socket that never connects).
-      if (socket.destroyed || !(socket as unknown as { _handle?: unknown })._handle) return 'no'
+      // No handle, or a handle with no descriptor: no port held (destroyed, or an interceptor's
+      // mock socket that never connects). Still looking up its address: about to connect, or not.
+      const handle = handleOf(socket)
+      if (socket.destroyed || !handle) return 'no'
+      if (CAN_READ_FD && typeof handle.fd === 'number' && handle.fd < 0) return socket.connecting ? 'maybe' : 'no'
       if (rec.info.accepted) return 'yes'
       return pooledIdle(rec, socket) === 'older-pool' ? 'no' : 'yes'
     }
