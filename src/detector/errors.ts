@@ -1,5 +1,6 @@
-// LeakError: the failure a leaking test gets, worded like Deno's sanitizers.
-import { displaySite } from './detect.js'
+// LeakError: the failure a leaking test gets, worded like Deno's sanitizers. Light on purpose: the
+// `leakguard` entry exports it, and it loads in every test file that imports that.
+import { isAbsolute, relative } from 'node:path'
 import type { Leak } from './types.js'
 
 export class LeakError extends Error {
@@ -34,4 +35,13 @@ export function formatLeaks(leaks: readonly Leak[], scope: 'test' | 'file'): str
       : 'If the file may keep it, add an entry to the `allow` option.',
   )
   return lines.join('\n')
+}
+
+/** A site shown to a person: relative to the working directory when it is inside it. */
+export function displaySite(site: string | null, cwd = process.cwd()): string {
+  if (!site) return 'an unknown place'
+  const m = /^(.*):(\d+):(\d+)$/.exec(site)
+  if (!m || !isAbsolute(m[1]!)) return site
+  const rel = relative(cwd, m[1]!)
+  return rel.startsWith('..') ? site : `${rel}:${m[2]}:${m[3]}`
 }
