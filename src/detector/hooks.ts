@@ -19,7 +19,15 @@ export const MARK_ENV = 'LEAKGUARD_MARK'
 
 type AnyFn = (...args: any[]) => any
 
-function wrapTimer(original: AnyFn, repeat: boolean): AnyFn {
+/** Marks our wrappers of a DOM window's timers. */
+const DOM_WRAPPER = Symbol.for('leakguard.domTimer')
+
+/**
+ * `dom`: a DOM environment's window.setTimeout (jsdom, happy-dom). What it returns is tracked only
+ * when it is Node's timer (happy-dom, which holds Node's setTimeout from before ours was installed)
+ * and our wrapper of Node's setTimeout did not just track it (jsdom calls Node's, ours, underneath).
+ */
+function wrapTimer(original: AnyFn, repeat: boolean, dom = false): AnyFn {
   const s = state()
   const wrapped = function (this: unknown, callback: unknown, ms?: unknown, ...rest: unknown[]) {
     let cb = callback
@@ -40,10 +48,13 @@ function wrapTimer(original: AnyFn, repeat: boolean): AnyFn {
     }
     const timer = original.call(this, cb, ms, ...rest)
     const delay = Math.max(1, Number(ms) || 1)
-    if (where) track('timer', timer, wrapped, { delay, repeat }, { where })
+    if (where && (!dom || (typeof timer?.hasRef === 'function' && where.owner?.records.at(-1)?.ref !== timer))) {
+      track('timer', timer, wrapped, { delay, repeat }, { where })
+    }
     return timer
   }
   Object.defineProperty(wrapped, 'name', { value: original.name })
+  if (dom) Object.defineProperty(wrapped, DOM_WRAPPER, { value: true })
   const custom = (original as unknown as Record<symbol, unknown>)[PROMISIFY_CUSTOM]
   if (custom) Object.defineProperty(wrapped, PROMISIFY_CUSTOM, { value: custom })
   return wrapped
@@ -51,13 +62,47 @@ function wrapTimer(original: AnyFn, repeat: boolean): AnyFn {
 
 function installTimers(): void {
   const timers = process.getBuiltinModule('node:timers') as typeof TimersNS
+  const originals = [timers.setTimeout, timers.setInterval]
   const setTimeoutWrapped = wrapTimer(timers.setTimeout, false)
   const setIntervalWrapped = wrapTimer(timers.setInterval, true)
   ;(timers as any).setTimeout = setTimeoutWrapped
   ;(timers as any).setInterval = setIntervalWrapped
-  // globalThis.setTimeout is the same function as timers.setTimeout; replace both.
-  ;(globalThis as any).setTimeout = setTimeoutWrapped
-  ;(globalThis as any).setInterval = setIntervalWrapped
+  state().timers = { setTimeout: setTimeoutWrapped, setInterval: setIntervalWrapped, originals }
+  // The thread's own globalThis, which is not ours in a vm context (vm pools): Node's globals in
+  // such a context read it, and so does code loaded natively (supertest, a DOM library's timers).
+  patchGlobal(process.getBuiltinModule('node:vm').runInThisContext('globalThis') as typeof globalThis)
+}
+
+/**
+ * globalThis.setTimeout is the same function as timers.setTimeout: replace it in this realm too.
+ * Only Node's own: a DOM environment's window.setTimeout stays (it calls Node's underneath).
+ */
+function patchGlobal(g: typeof globalThis): void {
+  const t = state().timers
+  if (!t) return
+  if (g.setTimeout === t.originals[0]) (g as any).setTimeout = t.setTimeout
+  if (g.setInterval === t.originals[1]) (g as any).setInterval = t.setInterval
+}
+
+/**
+ * A DOM environment's window (jsdom, happy-dom): `window.setTimeout` in a test file, and plain
+ * `setTimeout` where the window is the test file's globalThis (vm pools). Wrapped per window.
+ */
+function patchWindow(win: unknown): void {
+  const t = state().timers
+  if (!t || typeof win !== 'object' || win === null) return
+  const w = win as Record<string, AnyFn & { [DOM_WRAPPER]?: true }>
+  for (const [name, repeat] of [['setTimeout', false], ['setInterval', true]] as const) {
+    const fn = w[name]
+    if (typeof fn !== 'function' || fn[DOM_WRAPPER] || fn === t.setTimeout || fn === t.setInterval || t.originals.includes(fn)) continue
+    w[name] = wrapTimer(fn, repeat, true)
+  }
+}
+
+/** This realm's timers: its globalThis (a vm context has its own) and its DOM window, if any. */
+export function patchRealm(): void {
+  patchGlobal(globalThis)
+  patchWindow((globalThis as { window?: unknown }).window)
 }
 
 function installNet(): void {
@@ -244,10 +289,11 @@ function installFs(): void {
   }
 }
 
-/** Installs every tracker once per thread. */
+/** Installs every tracker once per thread, and the timers in this realm's globalThis. */
 export function installHooks(): void {
   const s = state()
-  if (s.installed) return
+  // A vm context (Vitest's vm pools: one per test file) has a globalThis of its own.
+  if (s.installed) return patchRealm()
   s.installed = true
   installTimers()
   installNet()
@@ -255,6 +301,7 @@ export function installHooks(): void {
   installChildProcess()
   installWorker()
   installFs()
+  patchRealm()
   // Named ESM imports of builtins (`import { setTimeout } from 'node:timers'`) see the wrappers.
   process.getBuiltinModule('node:module').syncBuiltinESMExports()
 }
