@@ -97,7 +97,8 @@ export async function runFixtures(
       const first = JSON.parse(readFileSync(outputFile, 'utf8')) as Report
       if (first.totals.testsChecked === 0) throw new Error(`the first run checked no tests:\n${sink.text}`)
       rmSync(outputFile)
-      await vitest.rerunFiles(vitest.state.getFilepaths())
+      // What a watch-mode rerun does (the `r` key, or a changed file): the same files again.
+      await vitest.rerunTestSpecifications(await vitest.globTestSpecifications(), true)
     }
     const tests = new Map<string, TestOutcome>()
     const files = new Map<string, { leaks: readonly Leak[]; errors: readonly string[] }>()
