@@ -99,10 +99,44 @@ function patchWindow(win: unknown): void {
   }
 }
 
-/** This realm's timers: its globalThis (a vm context has its own) and its DOM window, if any. */
+/** Builtins whose exports we replace (the others we patch on shared prototypes and objects). */
+const REPLACED_EXPORTS = ['timers', 'fs', 'dgram', 'worker_threads']
+
+/**
+ * Vitest's vm pools give a test file's context each builtin as a snapshot of its exports (a
+ * SyntheticModule), taken when the context first imports it; Vitest's own runtime imports
+ * `node:timers` there before leakguard is armed, so `import { setTimeout } from 'node:timers'`
+ * would get Node's own. Refresh those snapshots from the patched modules. This reaches into
+ * Vitest 4's executor (`__vitest_vm_context__`), guarded: where it is not found, nothing happens.
+ */
+function patchVmBuiltins(): void {
+  const executor = (globalThis as { __vitest_vm_context__?: { externalModulesExecutor?: { cjs?: { moduleCache?: unknown } } } })
+    .__vitest_vm_context__?.externalModulesExecutor
+  // A Map of the host's realm: `instanceof Map` is false here.
+  const cache = executor?.cjs?.moduleCache as { get?: (id: string) => unknown } | undefined
+  if (typeof cache?.get !== 'function') return
+  for (const name of REPLACED_EXPORTS) {
+    for (const id of [`node:${name}`, name]) {
+      const mod = cache.get!(id) as { status?: string; setExport?: (key: string, value: unknown) => void } | undefined
+      if (mod?.status !== 'evaluated' || typeof mod.setExport !== 'function') continue
+      const live = process.getBuiltinModule(`node:${name}`) as Record<string, unknown>
+      try {
+        for (const key of Object.keys(live)) mod.setExport(key, live[key])
+      } catch {
+        // A snapshot of another shape: leave it.
+      }
+    }
+  }
+}
+
+/**
+ * This realm's timers: its globalThis (a vm context has its own), its DOM window, if any, and,
+ * in a vm context, its snapshots of the builtins.
+ */
 export function patchRealm(): void {
   patchGlobal(globalThis)
   patchWindow((globalThis as { window?: unknown }).window)
+  patchVmBuiltins()
 }
 
 function installNet(): void {
