@@ -46,10 +46,21 @@ function wrapTimer(original: AnyFn, repeat: boolean, dom = false): AnyFn {
         }
       }
     }
-    const timer = original.call(this, cb, ms, ...rest)
+    let timer
+    if (dom && repeat) {
+      const previous = s.inDomInterval
+      s.inDomInterval = true
+      try {
+        timer = original.call(this, cb, ms, ...rest)
+      } finally {
+        s.inDomInterval = previous
+      }
+    } else {
+      timer = original.call(this, cb, ms, ...rest)
+    }
     const delay = Math.max(1, Number(ms) || 1)
     if (where && (!dom || (typeof timer?.hasRef === 'function' && where.owner?.records.at(-1)?.ref !== timer))) {
-      track('timer', timer, wrapped, { delay, repeat }, { where })
+      track('timer', timer, wrapped, { delay, repeat: repeat || s.inDomInterval }, { where })
     }
     return timer
   }

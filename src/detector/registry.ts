@@ -49,6 +49,8 @@ export interface DetectorState {
   als: AsyncLocalStorage<Bracket> | null
   /** Set while a timer callback runs: the bracket that created the timer. */
   timerOwner: Bracket | null
+  /** Set while a DOM window's setInterval runs: jsdom makes an interval of Node timeouts. */
+  inDomInterval: boolean
   /** Spawn markers of this thread: seq → record. */
   readonly spawns: Map<number, ResourceRecord>
   spawnSeq: number
@@ -85,6 +87,7 @@ export function state(): DetectorState {
       openTests: new Set(),
       als: null,
       timerOwner: null,
+      inDomInterval: false,
       spawns: new Map(),
       spawnSeq: 0,
       fds: new Map(),
