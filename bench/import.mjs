@@ -4,7 +4,8 @@
 //  2. Per file: one-test files with the import against the same files without it, leakguard on in
 //     both, side by side; the difference per file. And the import timed inside each test worker:
 //     a module imported just before it and one just after it note the time (the files without the
-//     import have the same two modules: their time is the baseline subtracted).
+//     import have the same two modules: their time is the baseline subtracted). For scale, the
+//     same with a one-module package instead (get-port): what any package import costs there.
 //
 //   npm run bench                       (2,000 tests: 20 files x 100; 7 + 3 rounds; 20 one-test files, 11 rounds)
 //   node bench/import.mjs --files 10 --tests 50 --rounds 3 --control-rounds 1 --import-files 10 --import-rounds 3
@@ -30,10 +31,11 @@ const USE = "if (typeof allowLeaks !== 'function' || typeof useServer !== 'funct
 
 const off = vitestConfig({ plugin: false })
 const on = vitestConfig({ plugin: true })
-const workspace = createWorkspace('leakguard-bench-import-', { off, on, control: off, bare: on, imported: on })
+const workspace = createWorkspace('leakguard-bench-import-', { off, on, control: off, bare: on, imported: on, floor: on })
 const { run, together } = runner(workspace)
 const SUITE = ['off', 'on', 'control']
-const PER_FILE = ['bare', 'imported']
+const PER_FILE = ['bare', 'imported', 'floor']
+const IMPORTS = { bare: [], imported: [IMPORT, USE], floor: ["import getPort from 'get-port'", "if (typeof getPort !== 'function') throw new Error('get-port did not load')"] }
 
 // 1. The promise-heavy suite, every file importing leakguard (and the probe, which leakguard on must report).
 workspace.write('test/probe.test.js', PROBE, SUITE)
@@ -51,8 +53,9 @@ for (const copy of PER_FILE) {
     [copy],
   )
   for (let f = 0; f < n['import-files']; f++) {
-    const lines = ["import { expect, test } from 'vitest'", "import './mark-start.js'", ...(copy === 'imported' ? [IMPORT] : []), "import './mark-end.js'"]
-    lines.push(copy === 'imported' ? USE : '', `test('one ${f}', () => { expect(${f}).toBe(${f}) })`, '')
+    const [importLine, use] = IMPORTS[copy]
+    const lines = ["import { expect, test } from 'vitest'", "import './mark-start.js'", ...(importLine ? [importLine] : []), "import './mark-end.js'"]
+    lines.push(use ?? '', `test('one ${f}', () => { expect(${f}).toBe(${f}) })`, '')
     workspace.write(`test/one-${f}.test.js`, lines.join('\n'), [copy])
   }
 }
@@ -66,6 +69,7 @@ try {
     on: `${n.files * n.tests + 1} tests checked, leaks: test/probe.test.js timer`,
     bare: `${n['import-files']} tests checked, leaks: `,
     imported: `${n['import-files']} tests checked, leaks: `,
+    floor: `${n['import-files']} tests checked, leaks: `,
   }
   for (const copy of Object.keys(workspace.roots)) {
     await run(copy)
@@ -76,13 +80,17 @@ try {
     }
   }
   // Only the timed rounds count.
-  const before = { bare: readTimes('bare').length, imported: readTimes('imported').length }
+  const before = Object.fromEntries(PER_FILE.map((copy) => [copy, readTimes(copy).length]))
 
   const one = ['--maxWorkers=1']
   const pairs = { on: [], control: [], perFile: [] }
   for (let r = 0; r < n.rounds; r++) pairs.on.push(await together('off', 'on', r, one))
   for (let r = 0; r < n['control-rounds']; r++) pairs.control.push(await together('off', 'control', r, one))
-  for (let r = 0; r < n['import-rounds']; r++) pairs.perFile.push(await together('bare', 'imported', r, one))
+  for (let r = 0; r < n['import-rounds']; r++) {
+    pairs.perFile.push(await together('bare', 'imported', r, one))
+    // Only for the time in the worker: get-port's import, for scale.
+    await together('bare', 'floor', r, one)
+  }
 
   console.log(`suite: ${n.files} files x ${n.tests} tests, each file imports leakguard (${IMPORT})`)
   console.log(`side by side with leakguard off, one worker each (rounds: ${n.rounds} on, ${n['control-rounds']} control)`)
@@ -105,6 +113,7 @@ try {
     console.log(
       `timed in the test worker: ${(inWorker('imported') - inWorker('bare')).toFixed(2)} ms per file (median ${inWorker('imported').toFixed(2)} ms between the marks with the import, ${inWorker('bare').toFixed(2)} ms without)`,
     )
+    console.log(`for scale, importing get-port (one small ES module) there: ${(inWorker('floor') - inWorker('bare')).toFixed(2)} ms per file`)
   }
   if (pairs.on.length) {
     console.log(`\nwith the import in every file: leakguard on / off = ${median(ratios(pairs.on, 'wall')).toFixed(3)}x wall, ${median(ratios(pairs.on, 'cpu')).toFixed(3)}x CPU, side by side (target ≤ 1.03x wall)`)
