@@ -1,6 +1,7 @@
 // Build step after tsc: a harness (the runner, or the setup file) loads in every test file (each
-// one a fresh process in Vitest's default pool), and every ES module costs about half a millisecond
-// to load there. This folds each harness and the few modules it needs into one file. The rest of
+// one a fresh process in Vitest's default pool), and so does the `leakguard` entry where a test file
+// imports it; every ES module costs about half a millisecond to load there. This folds each of them
+// and the few modules it needs into one file. The rest of
 // the detector (settling, descriptions, errors) stays where tsc put it and loads only on the first
 // leftover.
 // Detector state lives on a global symbol, so the copies folded in here share it with the rest.
@@ -12,16 +13,19 @@ import { fileURLToPath } from 'node:url'
 import { rolldown } from 'rolldown'
 
 const DIST = join(dirname(dirname(fileURLToPath(import.meta.url))), 'dist')
-// Loaded lazily by the harness: kept as imports of the modules tsc emitted.
+// Loaded lazily by the harness: kept as imports of the modules tsc emitted. (The `leakguard`
+// entry folds in a copy of errors.js: LeakError's instanceof holds across copies.)
 const LAZY = /^\.\.\/detector\/(detect|errors)\.js$/
+// Loaded on first use by useServer (supertest, get-port), or Vitest's own.
+const PACKAGES = new Set(['vitest', 'supertest', 'get-port'])
 
-// Each harness on its own: a project loads one of them, never both.
-for (const name of ['setup', 'runner']) {
-  const entry = join(DIST, 'harness', `${name}.js`)
+// Each harness on its own: a project loads one of them, never both. And the `leakguard` entry,
+// which every test file that calls allowLeaks() or useServer() imports.
+for (const entry of [join(DIST, 'harness', 'setup.js'), join(DIST, 'harness', 'runner.js'), join(DIST, 'index.js')]) {
   const bundle = await rolldown({
     input: entry,
     platform: 'node',
-    external: (id) => id === 'vitest' || id.startsWith('vitest/') || id.startsWith('node:') || LAZY.test(id),
+    external: (id) => PACKAGES.has(id) || id.startsWith('vitest/') || id.startsWith('node:') || LAZY.test(id),
     onwarn(warning) {
       throw new Error(`bundle-setup: ${warning.message}`)
     },

@@ -1,5 +1,4 @@
 // Closing a bracket: what it created that is still alive, after a settle only when needed.
-import { relative, isAbsolute } from 'node:path'
 import { closeBracket, countTypes, markPrefix, otherDiff, state, type Bracket, type ResourceRecord } from './registry.js'
 import { describe, dueAt, liveness, makeLeak, type Described } from './describe.js'
 import type { ProcessInfo } from './processes.js'
@@ -218,13 +217,4 @@ export async function closeAndCollect(b: Bracket, opts: ResolvedOptions): Promis
   }
   if (pids.length) await processes!.terminate(pids, KILL_GRACE_MS, { sleep, now: s.real.now })
   return leaks
-}
-
-/** A site shown to a person: relative to the working directory when it is inside it. */
-export function displaySite(site: string | null, cwd = process.cwd()): string {
-  if (!site) return 'an unknown place'
-  const m = /^(.*):(\d+):(\d+)$/.exec(site)
-  if (!m || !isAbsolute(m[1]!)) return site
-  const rel = relative(cwd, m[1]!)
-  return rel.startsWith('..') ? site : `${rel}:${m[2]}:${m[3]}`
 }

@@ -38,19 +38,41 @@ function withOwner(s: DetectorState, fn: AnyFn, owner: Bracket): AnyFn {
   return bound
 }
 
-function wrapTimer(original: AnyFn, repeat: boolean): AnyFn {
+/** Marks our wrappers of a DOM window's timers. */
+const DOM_WRAPPER = Symbol.for('leakguard.domTimer')
+
+/**
+ * `dom`: a DOM environment's window.setTimeout (jsdom, happy-dom). What it returns is tracked only
+ * when it is Node's timer (happy-dom, which holds Node's setTimeout from before ours was installed)
+ * and our wrapper of Node's setTimeout did not just track it (jsdom calls Node's, ours, underneath).
+ */
+function wrapTimer(original: AnyFn, repeat: boolean, dom = false): AnyFn {
   const s = state()
   const wrapped = function (this: unknown, callback: unknown, ms?: unknown, ...rest: unknown[]) {
     // Decided once, for both the callback and the record.
     const where = s.enabled ? currentOwner(s) : null
     const owner = typeof callback === 'function' ? where?.owner : null
     const cb = owner ? withOwner(s, callback as AnyFn, owner) : callback
-    const timer = original.call(this, cb, ms, ...rest)
+    let timer
+    if (dom && repeat) {
+      const previous = s.inDomInterval
+      s.inDomInterval = true
+      try {
+        timer = original.call(this, cb, ms, ...rest)
+      } finally {
+        s.inDomInterval = previous
+      }
+    } else {
+      timer = original.call(this, cb, ms, ...rest)
+    }
     const delay = Math.max(1, Number(ms) || 1)
-    if (where) track('timer', timer, wrapped, { delay, repeat }, { where })
+    if (where && (!dom || (typeof timer?.hasRef === 'function' && where.owner?.records.at(-1)?.ref !== timer))) {
+      track('timer', timer, wrapped, { delay, repeat: repeat || s.inDomInterval }, { where })
+    }
     return timer
   }
   Object.defineProperty(wrapped, 'name', { value: original.name })
+  if (dom) Object.defineProperty(wrapped, DOM_WRAPPER, { value: true })
   const custom = (original as unknown as Record<symbol, unknown>)[PROMISIFY_CUSTOM]
   if (custom) Object.defineProperty(wrapped, PROMISIFY_CUSTOM, { value: custom })
   return wrapped
@@ -58,13 +80,81 @@ function wrapTimer(original: AnyFn, repeat: boolean): AnyFn {
 
 function installTimers(): void {
   const timers = process.getBuiltinModule('node:timers') as typeof TimersNS
+  const originals = [timers.setTimeout, timers.setInterval]
   const setTimeoutWrapped = wrapTimer(timers.setTimeout, false)
   const setIntervalWrapped = wrapTimer(timers.setInterval, true)
   ;(timers as any).setTimeout = setTimeoutWrapped
   ;(timers as any).setInterval = setIntervalWrapped
-  // globalThis.setTimeout is the same function as timers.setTimeout; replace both.
-  ;(globalThis as any).setTimeout = setTimeoutWrapped
-  ;(globalThis as any).setInterval = setIntervalWrapped
+  state().timers = { setTimeout: setTimeoutWrapped, setInterval: setIntervalWrapped, originals }
+  // The thread's own globalThis, which is not ours in a vm context (vm pools): Node's globals in
+  // such a context read it, and so does code loaded natively (supertest, a DOM library's timers).
+  patchGlobal(process.getBuiltinModule('node:vm').runInThisContext('globalThis') as typeof globalThis)
+}
+
+/**
+ * globalThis.setTimeout is the same function as timers.setTimeout: replace it in this realm too.
+ * Only Node's own: a DOM environment's window.setTimeout stays (it calls Node's underneath).
+ */
+function patchGlobal(g: typeof globalThis): void {
+  const t = state().timers
+  if (!t) return
+  if (g.setTimeout === t.originals[0]) (g as any).setTimeout = t.setTimeout
+  if (g.setInterval === t.originals[1]) (g as any).setInterval = t.setInterval
+}
+
+/**
+ * A DOM environment's window (jsdom, happy-dom): `window.setTimeout` in a test file, and plain
+ * `setTimeout` where the window is the test file's globalThis (vm pools). Wrapped per window.
+ */
+function patchWindow(win: unknown): void {
+  const t = state().timers
+  if (!t || typeof win !== 'object' || win === null) return
+  const w = win as Record<string, AnyFn & { [DOM_WRAPPER]?: true }>
+  for (const [name, repeat] of [['setTimeout', false], ['setInterval', true]] as const) {
+    const fn = w[name]
+    if (typeof fn !== 'function' || fn[DOM_WRAPPER] || fn === t.setTimeout || fn === t.setInterval || t.originals.includes(fn)) continue
+    w[name] = wrapTimer(fn, repeat, true)
+  }
+}
+
+/** Builtins whose exports we replace (the others we patch on shared prototypes and objects). */
+const REPLACED_EXPORTS = ['timers', 'fs', 'dgram', 'worker_threads']
+
+/**
+ * Vitest's vm pools give a test file's context each builtin as a snapshot of its exports (a
+ * SyntheticModule), taken when the context first imports it; Vitest's own runtime imports
+ * `node:timers` there before leakguard is armed, so `import { setTimeout } from 'node:timers'`
+ * would get Node's own. Refresh those snapshots from the patched modules. This reaches into
+ * Vitest 4's executor (`__vitest_vm_context__`), guarded: where it is not found, nothing happens.
+ */
+function patchVmBuiltins(): void {
+  const executor = (globalThis as { __vitest_vm_context__?: { externalModulesExecutor?: { cjs?: { moduleCache?: unknown } } } })
+    .__vitest_vm_context__?.externalModulesExecutor
+  // A Map of the host's realm: `instanceof Map` is false here.
+  const cache = executor?.cjs?.moduleCache as { get?: (id: string) => unknown } | undefined
+  if (typeof cache?.get !== 'function') return
+  for (const name of REPLACED_EXPORTS) {
+    for (const id of [`node:${name}`, name]) {
+      const mod = cache.get!(id) as { status?: string; setExport?: (key: string, value: unknown) => void } | undefined
+      if (mod?.status !== 'evaluated' || typeof mod.setExport !== 'function') continue
+      const live = process.getBuiltinModule(`node:${name}`) as Record<string, unknown>
+      try {
+        for (const key of Object.keys(live)) mod.setExport(key, live[key])
+      } catch {
+        // A snapshot of another shape: leave it.
+      }
+    }
+  }
+}
+
+/**
+ * This realm's timers: its globalThis (a vm context has its own), its DOM window, if any, and,
+ * in a vm context, its snapshots of the builtins.
+ */
+export function patchRealm(): void {
+  patchGlobal(globalThis)
+  patchWindow((globalThis as { window?: unknown }).window)
+  patchVmBuiltins()
 }
 
 function installNet(): void {
@@ -337,10 +427,11 @@ function installFs(): void {
   }
 }
 
-/** Installs every tracker once per thread. */
+/** Installs every tracker once per thread, and the timers in this realm's globalThis. */
 export function installHooks(): void {
   const s = state()
-  if (s.installed) return
+  // A vm context (Vitest's vm pools: one per test file) has a globalThis of its own.
+  if (s.installed) return patchRealm()
   s.installed = true
   installTimers()
   installNet()
@@ -349,6 +440,7 @@ export function installHooks(): void {
   installChildProcess()
   installWorker()
   installFs()
+  patchRealm()
   // Named ESM imports of builtins (`import { setTimeout } from 'node:timers'`) see the wrappers.
   process.getBuiltinModule('node:module').syncBuiltinESMExports()
 }

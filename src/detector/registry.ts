@@ -1,5 +1,8 @@
 // Process-wide (per thread) detector state: brackets, tracked resources and who created them.
-// Kept on a global symbol so that every copy of leakguard loaded in one realm shares it.
+// Kept under a registered symbol on `process`, so that every copy of leakguard loaded in one thread
+// shares it: the bundled harness and the rest of the detector, and, in Vitest's vm pools, the
+// copies loaded in each test file's vm context (a fresh globalThis per file; `process` is the
+// thread's own there too).
 import type { AsyncLocalStorage } from 'node:async_hooks'
 import { captureStack, type StackHolder } from './stack.js'
 import type { LeakKind } from './types.js'
@@ -46,6 +49,8 @@ export interface DetectorState {
   als: AsyncLocalStorage<Bracket> | null
   /** Set while a timer or watcher callback runs: the bracket that created the timer or watcher. */
   callbackOwner: Bracket | null
+  /** Set while a DOM window's setInterval runs: jsdom makes an interval of Node timeouts. */
+  inDomInterval: boolean
   /** When each http.Agent pool was made (the bracket open then); pools made before arming are absent. */
   readonly agentBirth: WeakMap<object, Bracket>
   /** The http.Agent that created a socket. */
@@ -61,6 +66,8 @@ export interface DetectorState {
   readonly ignored: WeakSet<object>
   /** 'other' resources already blamed on tests of the current file, by type. */
   reportedOther: Map<string, number> | null
+  /** Our wrappers of setTimeout and setInterval, for each realm's globalThis (vm pools). */
+  timers: { readonly setTimeout: Function; readonly setInterval: Function; readonly originals: readonly Function[] } | null
   /** Real timer functions, captured before anyone (us, fake timers) replaced them. */
   readonly real: {
     setTimeout: typeof globalThis.setTimeout
@@ -72,7 +79,7 @@ export interface DetectorState {
 const KEY = Symbol.for('leakguard.detector.state')
 
 export function state(): DetectorState {
-  const g = globalThis as unknown as Record<symbol, DetectorState | undefined>
+  const g = process as unknown as Record<symbol, DetectorState | undefined>
   let s = g[KEY]
   if (!s) {
     s = {
@@ -84,6 +91,7 @@ export function state(): DetectorState {
       openTests: new Set(),
       als: null,
       callbackOwner: null,
+      inDomInterval: false,
       agentBirth: new WeakMap(),
       socketAgent: new WeakMap(),
       spawns: new Map(),
@@ -92,6 +100,7 @@ export function state(): DetectorState {
       reportedOther: null,
       ignored: new WeakSet(),
       markPrefix: null,
+      timers: null,
       real: {
         setTimeout: globalThis.setTimeout,
         clearTimeout: globalThis.clearTimeout,

@@ -1,5 +1,7 @@
 // allowLeaks(): inside a test, lets it keep resources of some kinds.
-import { allowInCurrent, assertKind, type LeakKind } from '../detector/index.js'
+import { assertKind } from '../detector/options.js'
+import { allowInCurrent } from '../detector/registry.js'
+import type { LeakKind } from '../detector/types.js'
 
 /**
  * Lets the running test keep resources of the given kinds: they are not reported as leaks.

@@ -5,7 +5,7 @@
 // descriptions, errors) loads only when a bracket closes with something left over.
 import type { AsyncLocalStorage } from 'node:async_hooks'
 import * as vitest from 'vitest'
-import { installHooks } from '../detector/hooks.js'
+import { installHooks, patchRealm } from '../detector/hooks.js'
 import { deserializeAllow, validateOptions, type ResolvedOptions, type SerializedAllow } from '../detector/options.js'
 import { closeBracket, isClean, openBracket, state, type Bracket } from '../detector/registry.js'
 import type { Leak } from '../detector/types.js'
@@ -54,6 +54,8 @@ export function arm(harness: 'runner' | 'hooks'): ResolvedOptions {
 /** The file bracket: opened before the test file (and the setup files after leakguard's) load. */
 export function openFile(): Bracket {
   const s = state()
+  // A test file may have a realm of its own: a vm context (vm pools), a fresh DOM window.
+  patchRealm()
   if (s.file) s.file.closed = true
   return openBracket('file', null)
 }

@@ -1,13 +1,29 @@
 // A server under test: whatever the factory returns, started on loopback, a keep-alive supertest
 // agent bound to it, and a stop that releases every socket on both sides. No Vitest here.
-import http from 'node:http'
-import https from 'node:https'
-import net from 'node:net'
-import tls from 'node:tls'
+//
+// Loaded by every test file that imports `leakguard`, so it loads nothing until a server starts:
+// the builtins come from `process.getBuiltinModule()`, supertest (CommonJS, ~200 ms with its
+// dependencies) is required on the first read of `request`, get-port imported only for `fixedPort`.
+// Required through the host's own `require`, supertest also loads in Vitest's vm pools, whose
+// module loader cannot run some of its dependencies.
+import type http from 'node:http'
+import type https from 'node:https'
+import type net from 'node:net'
+import type tls from 'node:tls'
 import type { AddressInfo } from 'node:net'
-import getPort from 'get-port'
-import supertest from 'supertest'
-import { ignoreResource } from '../detector/index.js'
+import type SupertestNS from 'supertest'
+import { ignoreResource } from '../detector/registry.js'
+
+const builtin = <T>(id: string): T => process.getBuiltinModule(id) as T
+const Http = () => builtin<typeof http>('node:http')
+const Https = () => builtin<typeof https>('node:https')
+const Net = () => builtin<typeof net>('node:net')
+const Tls = () => builtin<typeof tls>('node:tls')
+
+let supertestModule: typeof SupertestNS | null = null
+function supertest(): typeof SupertestNS {
+  return (supertestModule ??= builtin<typeof import('node:module')>('node:module').createRequire(import.meta.url)('supertest') as typeof SupertestNS)
+}
 
 /** What a factory receives: the port to use (0 the first time, the same port on restart) and host. */
 export interface ServerFactoryContext {
@@ -61,7 +77,7 @@ export interface ServerOptions {
   readonly fixedPort?: boolean
 }
 
-export type Agent = ReturnType<typeof supertest.agent>
+export type Agent = ReturnType<typeof SupertestNS.agent>
 
 /** The handle a test uses. */
 export interface ServerHandle<T extends ServerSource = ServerSource> {
@@ -91,7 +107,7 @@ function describeValue(v: unknown): string {
 }
 
 function kindOf(source: unknown): Kind {
-  if (source instanceof net.Server) {
+  if (source instanceof Net().Server) {
     if (source.listening) {
       throw new TypeError('useServer(): the factory returned a server that is already listening; return it before calling `listen()` so leakguard can pick the port and stop it.')
     }
@@ -100,7 +116,7 @@ function kindOf(source: unknown): Kind {
   if (typeof source === 'function') return 'listener'
   if (source && typeof source === 'object') {
     const o = source as Record<string, unknown>
-    if (typeof o.ready === 'function' && typeof o.listen === 'function' && o.server instanceof net.Server) return 'fastify'
+    if (typeof o.ready === 'function' && typeof o.listen === 'function' && o.server instanceof Net().Server) return 'fastify'
     if (typeof o.start === 'function' && typeof o.stop === 'function') return 'lifecycle'
     if (typeof o.callback === 'function') return 'koa'
   }
@@ -147,7 +163,18 @@ interface Running {
   readonly net: net.Server | null
   readonly sockets: Set<net.Socket>
   readonly agent: http.Agent
-  readonly request: Agent
+  /** Made on the first read of `request`: a test that never reads it never loads supertest. */
+  request: Agent | null
+}
+
+/** A supertest agent bound to `url` whose requests go through our keep-alive `agent`. */
+function requestAgent(url: string, agent: http.Agent): Agent {
+  const request = supertest().agent(url)
+  for (const m of METHODS) {
+    const original = (request as any)[m].bind(request)
+    ;(request as any)[m] = (path: string, ...rest: unknown[]) => original(path, ...rest).agent(agent)
+  }
+  return request
 }
 
 function listen(server: net.Server, port: number, host: string): Promise<void> {
@@ -164,7 +191,7 @@ function listen(server: net.Server, port: number, host: string): Promise<void> {
 /** Closes a server: stop accepting, idle sockets now, busy ones after `timeout`. */
 async function closeServer(server: net.Server, sockets: Set<net.Socket>, timeout: number): Promise<void> {
   const closed = new Promise<void>((resolve) => server.close(() => resolve()))
-  if (server instanceof http.Server) server.closeIdleConnections()
+  if (server instanceof Http().Server) server.closeIdleConnections()
   let timer: NodeJS.Timeout | undefined
   const deadline = new Promise<void>((resolve) => {
     timer = setTimeout(() => {
@@ -210,7 +237,7 @@ export function createServerHandle<T extends ServerSource>(
         server =
           kind === 'http-server'
             ? (source as net.Server)
-            : http.createServer(kind === 'koa' ? (source as { callback(): RequestListener }).callback() : (source as RequestListener))
+            : Http().createServer(kind === 'koa' ? (source as { callback(): RequestListener }).callback() : (source as RequestListener))
         track(server)
         await listen(server, wanted, opts.host)
         actualPort = (server.address() as AddressInfo).port
@@ -227,7 +254,7 @@ export function createServerHandle<T extends ServerSource>(
       case 'lifecycle': {
         const obj = source as LifecycleLike
         await obj.start()
-        if (obj.server instanceof net.Server) {
+        if (obj.server instanceof Net().Server) {
           server = obj.server
           ignoreResource(server)
         }
@@ -240,10 +267,10 @@ export function createServerHandle<T extends ServerSource>(
         break
       }
     }
-    const secure = server instanceof tls.Server || (kind === 'lifecycle' && /^https:/.test(String((source as LifecycleLike).url)))
+    const secure = server instanceof Tls().Server || (kind === 'lifecycle' && /^https:/.test(String((source as LifecycleLike).url)))
     const url = `${secure ? 'https' : 'http'}://${opts.host.includes(':') ? `[${opts.host}]` : opts.host}:${actualPort}`
     // Our own server on loopback, usually with a throwaway certificate: no certificate checks.
-    const agent = secure ? new https.Agent({ keepAlive: true, rejectUnauthorized: false }) : new http.Agent({ keepAlive: true })
+    const agent = secure ? new (Https().Agent)({ keepAlive: true, rejectUnauthorized: false }) : new (Http().Agent)({ keepAlive: true })
     const origCreate = agent.createConnection.bind(agent) as (...args: any[]) => net.Socket
     // The fixture's own client sockets are released at stop, never a test's leak.
     ;(agent as any).createConnection = (...args: any[]) => {
@@ -251,12 +278,7 @@ export function createServerHandle<T extends ServerSource>(
       ignoreResource(socket)
       return socket
     }
-    const request = supertest.agent(url)
-    for (const m of METHODS) {
-      const original = (request as any)[m].bind(request)
-      ;(request as any)[m] = (path: string, ...rest: unknown[]) => original(path, ...rest).agent(agent)
-    }
-    return { source, kind, port: actualPort, url, net: server, sockets, agent, request }
+    return { source, kind, port: actualPort, url, net: server, sockets, agent, request: null }
   }
 
   async function stopRunning(r: Running): Promise<void> {
@@ -299,13 +321,17 @@ export function createServerHandle<T extends ServerSource>(
       return need().source as T
     },
     get request() {
-      return need().request
+      const r = need()
+      return (r.request ??= requestAgent(r.url, r.agent))
     },
     async start() {
       if (running) throw new Error('useServer(): start() called twice; stop() first.')
       if (stopping) await stopping
       // A port known before start, for apps that must know their own URL when they are created.
-      if (lastPort === 0 && opts.fixedPort) lastPort = await getPort({ host: opts.host })
+      if (lastPort === 0 && opts.fixedPort) {
+        const { default: getPort } = await import('get-port')
+        lastPort = await getPort({ host: opts.host })
+      }
       running = await withTimeout(startOnce(lastPort), opts.startTimeout, 'starting the server')
       lastPort = running.port
     },

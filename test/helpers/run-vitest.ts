@@ -17,7 +17,7 @@ export interface TestOutcome {
 }
 
 export interface FixtureRun {
-  /** Keyed by `file > full test name`, file relative to the fixture root. */
+  /** Keyed by `file > full test name`, file relative to the fixture root (`[project] file` in named projects). */
   readonly tests: Map<string, TestOutcome>
   /** File-level leaks, keyed by file. */
   readonly files: Map<string, { leaks: readonly Leak[]; errors: readonly string[] }>
@@ -49,7 +49,11 @@ export async function runFixtures(
   include: string[],
   options: {
     leakguard?: LeakguardOptions
-    pool?: 'forks' | 'threads'
+    pool?: 'forks' | 'threads' | 'vmThreads' | 'vmForks'
+    /** More of Vitest's options, as in `test` of a config: `isolate`, `sequence`, `environment`, `projects`… */
+    config?: Record<string, unknown>
+    /** Watch mode: after the first run, rerun every file once; the results are the rerun's. */
+    rerun?: boolean
     env?: Record<string, string>
     /** Working directory while Vitest runs: paths in messages are relative to it. */
     cwd?: string
@@ -71,10 +75,11 @@ export async function runFixtures(
     {
       root,
       config: false,
-      watch: false,
+      watch: options.rerun ?? false,
       include,
       pool: options.pool ?? 'forks',
       env: options.env,
+      ...options.config,
       ...(options.runner ? { runner: options.runner } : {}),
       ...(options.manual
         ? {
@@ -88,10 +93,18 @@ export async function runFixtures(
     { stdout: sink, stderr: sink },
   )
   try {
+    if (options.rerun) {
+      const first = JSON.parse(readFileSync(outputFile, 'utf8')) as Report
+      if (first.totals.testsChecked === 0) throw new Error(`the first run checked no tests:\n${sink.text}`)
+      rmSync(outputFile)
+      // What a watch-mode rerun does (the `r` key, or a changed file): the same files again.
+      await vitest.rerunTestSpecifications(await vitest.globTestSpecifications(), true)
+    }
     const tests = new Map<string, TestOutcome>()
     const files = new Map<string, { leaks: readonly Leak[]; errors: readonly string[] }>()
     for (const mod of vitest.state.getTestModules()) {
-      const file = relative(root, mod.moduleId)
+      // Prefixed with the project's name where the run has named projects.
+      const file = `${mod.project.name ? `[${mod.project.name}] ` : ''}${relative(root, mod.moduleId)}`
       files.set(file, {
         leaks: leaksOf(mod.meta()),
         errors: mod.errors().map((e) => `${e.name}: ${e.message}`),
