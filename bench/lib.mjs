@@ -9,12 +9,15 @@ import { fileURLToPath } from 'node:url'
 
 export const ROOT = dirname(dirname(fileURLToPath(import.meta.url)))
 
-/** A Vitest config: leakguard's plugin where `plugin` is true, and more of `test` where given. */
-export function vitestConfig({ plugin, test = '' }) {
+/**
+ * A Vitest config: leakguard's plugin where `plugin` is true (with more of its options where
+ * given, as source text), and more of `test` where given.
+ */
+export function vitestConfig({ plugin, options = '', test = '' }) {
   return [
     "import { defineConfig } from 'vitest/config'",
     plugin ? "import { leakguard } from 'leakguard/vitest'" : '',
-    `export default defineConfig({ cacheDir: '.cache', ${plugin ? 'plugins: [leakguard({ failOnLeak: false })], ' : ''}test: { include: ['test/**/*.test.js'], reporters: ['dot']${test ? `, ${test}` : ''} } })`,
+    `export default defineConfig({ cacheDir: '.cache', ${plugin ? `plugins: [leakguard({ failOnLeak: false${options ? `, ${options}` : ''} })], ` : ''}test: { include: ['test/**/*.test.js'], reporters: ['dot']${test ? `, ${test}` : ''} } })`,
     '',
   ].join('\n')
 }
