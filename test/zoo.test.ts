@@ -84,6 +84,7 @@ const CLEAN: readonly [string, string][] = [
   ['precision.test.ts', 'pools > an idle TLS connection in an https.Agent from beforeAll'],
   ['precision.test.ts', 'pools > an idle connection in an undici Agent from beforeAll'],
   ['precision.test.ts', 'pools > an idle TLS connection in an undici Agent from beforeAll'],
+  ['precision.test.ts', 'pools > an idle HTTP/2 connection in an undici Agent from beforeAll'],
   ['precision.test.ts', "no OS resource > an interceptor's mock socket: a handle that never dials"],
   ['precision.test.ts', "owned by whoever created it > adding and removing its own listener on another test's watchFile poller"],
   ['precision.test.ts', "owned by whoever created it > a later test is not blamed for the leaked watcher's timers"],

@@ -54,11 +54,20 @@ function pooledIdle(rec: ResourceRecord, socket: NetNS.Socket): 'own-pool' | 'ol
   const agent =
     (s.socketAgent.get(socket) as HttpNS.Agent | undefined) ?? [http.globalAgent, https.globalAgent].find((a) => isFree(a, socket))
   if (agent && isFree(agent, socket)) return s.agentBirth.get(agent) === rec.owner ? 'own-pool' : 'older-pool'
-  // undici (fetch's global dispatcher, or undici's own Agent/Pool/Client) marks an idle connection
-  // "no ref" and unrefs it. Which pool holds it is not visible: it answers as an older pool.
+  // undici (fetch's global dispatcher, or undici's own Agent/Pool/Client) unrefs an idle connection
+  // (HTTP/1 marks it "no ref"; an idle HTTP/2 session unrefs its socket). Which pool holds it is
+  // not visible: it answers as an older pool.
   const noRef = symbolOf(socket, 'no ref')
   if (noRef && (socket as unknown as Record<symbol, unknown>)[noRef] === true) return 'older-pool'
+  if (!isRefed(socket) && /undici/.test(rec.stack.stack ?? '')) return 'older-pool'
   return null
+}
+
+/** Whether the socket keeps the event loop alive: a TLS socket's handle asks the TCP one under it. */
+function isRefed(socket: NetNS.Socket): boolean {
+  const handle = handleOf(socket) as { hasRef?(): boolean; _parent?: { hasRef?(): boolean } } | null | undefined
+  const hasRef = handle?.hasRef ? handle : handle?._parent
+  return hasRef?.hasRef?.() ?? true
 }
 
 /** A dgram socket's handle, null once closed (the 'close' event comes a tick later). */
