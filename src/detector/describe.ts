@@ -112,7 +112,8 @@ export function liveness(rec: ResourceRecord, unrefTimers: boolean): Liveness {
       if (rec.info.pending) return 'maybe'
       if (rec.info.dir) {
         const closed = symbolOf(ref, 'kDirClosed')
-        return closed && ref[closed] === false ? 'yes' : 'no'
+        if (closed) return ref[closed] === false ? 'yes' : 'no'
+        return rec.info.closed ? 'no' : 'yes'
       }
       if (rec.info.fileHandle) return ref.fd !== -1 ? 'yes' : 'no'
       const fd = rec.info.fd as number

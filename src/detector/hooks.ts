@@ -372,7 +372,28 @@ function installFs(): void {
   type Known = { stack?: StackHolder; where?: Owner }
   const asked = (skip: Function): Known => (s.enabled ? { stack: captureStack(skip), where: currentOwner(s) } : {})
   const trackDir = (dir: unknown, path: unknown, skip: Function, known: Known = {}) => {
-    if (dir && typeof dir === 'object') track('file-descriptor', dir, skip, { path: String(path), dir: true }, known)
+    const rec = dir && typeof dir === 'object' ? track('file-descriptor', dir, skip, { path: String(path), dir: true }, known) : null
+    // Node 20 and 22 keep a Dir's state in symbols; Node 24 in private fields, which nothing can
+    // read: there its closing calls (and the end of an iteration, which closes it) note it.
+    if (rec && !Object.getOwnPropertySymbols(dir).some((sym) => sym.description === 'kDirClosed')) {
+      const d = dir as Record<string | symbol, AnyFn>
+      const closed = () => (rec.info.closed = true)
+      for (const name of ['close', 'closeSync']) {
+        const fn = d[name]!
+        d[name] = function (this: unknown, ...args: unknown[]) {
+          closed()
+          return fn.apply(this, args)
+        }
+      }
+      const entries = d.entries!
+      d.entries = d[Symbol.asyncIterator] = async function* (this: unknown) {
+        try {
+          yield* entries.call(this)
+        } finally {
+          closed()
+        }
+      }
+    }
     return dir
   }
   const opendirSync = fs.opendirSync
