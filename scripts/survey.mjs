@@ -25,7 +25,9 @@
 // logs in <out>/<project>-<run>.log. The table: project, commit, vitest, tests, findings (run 1 /
 // run 2, and whether both runs found the same, ignoring ports), findings by kind, wall time off / on.
 import { execFileSync, spawnSync } from 'node:child_process'
+import { createHash } from 'node:crypto'
 import fs from 'node:fs'
+import os from 'node:os'
 import path from 'node:path'
 
 // Per project: its repository, the Vitest config file, extra CLI args (file subset, typecheck off), env.
@@ -66,7 +68,14 @@ if (!reposDir || !tarballArg) {
   console.error('survey: --repos DIR and --tarball FILE.tgz are both needed (see the top of scripts/survey.mjs)')
   process.exit(2)
 }
-const tarball = path.resolve(tarballArg)
+// pnpm reuses a tarball it has installed before from the same path, even after it changed: each
+// build is installed from a copy named by its content.
+const tarball = (() => {
+  const bytes = fs.readFileSync(path.resolve(tarballArg))
+  const named = path.join(os.tmpdir(), `leakguard-${createHash('sha256').update(bytes).digest('hex').slice(0, 12)}.tgz`)
+  fs.writeFileSync(named, bytes)
+  return named
+})()
 const outDir = path.resolve(opt('out', 'survey-out'))
 const runs = Number(opt('runs', '2'))
 const only = opt('only', null)?.split(',')
