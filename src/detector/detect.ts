@@ -127,13 +127,21 @@ function collect(b: Bracket, opts: ResolvedOptions, before: Map<string, number> 
 }
 
 /**
- * One connection is one leak: a connection the test's server accepted is not listed when its
- * client end is (same test), nor while the server itself is listed (closing the server, with its
- * connections, is the one fix).
+ * One connection is one leak: sockets that share a handle are listed once; a connection the test's
+ * server accepted is not listed when its client end is (same test), nor while the server itself is
+ * listed (closing the server, with its connections, is the one fix).
  */
 function dropServerSides(out: Candidate[]): void {
   const clients = new Set<string>()
   const servers = new Set<object>()
+  // Sockets sharing one handle are one connection (an interceptor's facade and the real socket).
+  const handles = new Set<object>()
+  for (let i = 0; i < out.length; i++) {
+    const handle = out[i]!.kind === 'socket' ? (out[i]!.rec?.ref as { _handle?: object } | undefined)?._handle : undefined
+    if (!handle) continue
+    if (handles.has(handle)) out.splice(i--, 1)
+    else handles.add(handle)
+  }
   for (const c of out) {
     if (c.kind === 'server' && c.rec) servers.add(c.rec.ref)
     if (c.kind !== 'socket' || !c.rec || c.rec.info.accepted || c.rec.info.udp) continue

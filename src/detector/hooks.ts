@@ -10,7 +10,7 @@ import type * as ChildProcessNS from 'node:child_process'
 import type * as WorkerNS from 'node:worker_threads'
 import type * as DgramNS from 'node:dgram'
 import type * as TimersNS from 'node:timers'
-import { currentOwner, markPrefix, state, track, type Bracket, type DetectorState, type Owner } from './registry.js'
+import { contextStorage, currentOwner, markPrefix, state, track, type Bracket, type DetectorState, type Owner } from './registry.js'
 import { captureStack, type StackHolder } from './stack.js'
 
 /** `util.promisify.custom`, a registered symbol. */
@@ -24,12 +24,15 @@ type AnyFn = (...args: any[]) => any
  * A callback that answers to `owner` while it runs: what it creates is `owner`'s, not the test's
  * that happens to be running. `listener` lets `removeListener(original)` find the wrapper.
  */
-function withOwner(s: DetectorState, fn: AnyFn, owner: Bracket): AnyFn {
+function withOwner(s: DetectorState, fn: AnyFn, owner: Bracket, carry = false): AnyFn {
   const bound = function (this: unknown, ...args: unknown[]) {
     const previous = s.callbackOwner
     s.callbackOwner = owner
     try {
-      return fn.apply(this, args)
+      // `carry`: what the callback starts asynchronously (a stat, then a throttle timer) answers
+      // to the owner too. Async context costs on every promise while it is active (Node 20, 22),
+      // so only watchers carry it: their events come from outside the test.
+      return carry ? contextStorage().run(owner, () => fn.apply(this, args)) : fn.apply(this, args)
     } finally {
       s.callbackOwner = previous
     }
@@ -425,7 +428,7 @@ function installFs(): void {
     const at = args.findIndex((a) => typeof a === 'function')
     if (at === -1) return null
     const listener = args[at] as AnyFn
-    if (owner) args[at] = withOwner(s, listener, owner)
+    if (owner) args[at] = withOwner(s, listener, owner, true)
     return listener
   }
   const watch = fs.watch

@@ -3,7 +3,6 @@
 // from Vitest's runner hooks; the setup file (setup.ts) from aroundAll/aroundEach.
 // This module and what it imports load in every test file: the rest of the detector (settling,
 // descriptions, errors) loads only when a bracket closes with something left over.
-import type { AsyncLocalStorage } from 'node:async_hooks'
 import * as vitest from 'vitest'
 import { installHooks, patchRealm } from '../detector/hooks.js'
 import { deserializeAllow, validateOptions, type ResolvedOptions, type SerializedAllow } from '../detector/options.js'
@@ -65,14 +64,7 @@ export function openTest(task: TaskLike): Bracket {
   return openBracket('test', fullName(task))
 }
 
-/**
- * Async context for concurrent tests: it is what attributes their resources, and sequential tests
- * do not pay for it (on Node 20 and 22 an active AsyncLocalStorage hooks every promise).
- */
-export function contextStorage(): AsyncLocalStorage<Bracket> {
-  const s = state()
-  return (s.als ??= new (process.getBuiltinModule('node:async_hooks').AsyncLocalStorage)() as AsyncLocalStorage<Bracket>)
-}
+export { contextStorage } from '../detector/registry.js'
 
 const NONE: readonly Leak[] = []
 
