@@ -73,7 +73,7 @@ function collect(b: Bracket, opts: ResolvedOptions, before: Map<string, number> 
       stack: rec.stack.stack,
     })
   }
-  dropServerSides(out)
+  oneLeakPerConnection(out)
   if (b.spawned && processes) {
     const { canScanDescendants, findDescendantsWithPs, findMarkedProcesses } = processes
     const mine = (seq: number) => {
@@ -131,9 +131,7 @@ function collect(b: Bracket, opts: ResolvedOptions, before: Map<string, number> 
  * server accepted is not listed when its client end is (same test), nor while the server itself is
  * listed (closing the server, with its connections, is the one fix).
  */
-function dropServerSides(out: Candidate[]): void {
-  const clients = new Set<string>()
-  const servers = new Set<object>()
+function oneLeakPerConnection(out: Candidate[]): void {
   // Sockets sharing one handle are one connection (an interceptor's facade and the real socket).
   const handles = new Set<object>()
   for (let i = 0; i < out.length; i++) {
@@ -142,6 +140,8 @@ function dropServerSides(out: Candidate[]): void {
     if (handles.has(handle)) out.splice(i--, 1)
     else handles.add(handle)
   }
+  const clients = new Set<string>()
+  const servers = new Set<object>()
   for (const c of out) {
     if (c.kind === 'server' && c.rec) servers.add(c.rec.ref)
     if (c.kind !== 'socket' || !c.rec || c.rec.info.accepted || c.rec.info.udp) continue
