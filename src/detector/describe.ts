@@ -47,20 +47,19 @@ const CAN_READ_FD = process.platform !== 'win32'
  * the pool was made in this bracket. Node's agents (global or not) say which sockets are free; a
  * pool made before leakguard armed (the global agents) is never a test's.
  */
-function pooledIdle(rec: ResourceRecord, socket: NetNS.Socket): 'own-pool' | 'older-pool' | null {
+function idleInOlderPool(rec: ResourceRecord, socket: NetNS.Socket): boolean {
   const s = state()
   const http = require('node:http') as typeof HttpNS
   const https = require('node:https') as typeof HttpsNS
-  const agent =
-    (s.socketAgent.get(socket) as HttpNS.Agent | undefined) ?? [http.globalAgent, https.globalAgent].find((a) => isFree(a, socket))
-  if (agent && isFree(agent, socket)) return s.agentBirth.get(agent) === rec.owner ? 'own-pool' : 'older-pool'
+  const made = s.socketAgent.get(socket) as HttpNS.Agent | undefined
+  const agent = made && isFree(made, socket) ? made : [http.globalAgent, https.globalAgent].find((a) => isFree(a, socket))
+  if (agent) return s.agentBirth.get(agent) !== rec.owner
   // undici (fetch's global dispatcher, or undici's own Agent/Pool/Client) unrefs an idle connection
   // (HTTP/1 marks it "no ref"; an idle HTTP/2 session unrefs its socket). Which pool holds it is
   // not visible: it answers as an older pool.
   const noRef = symbolOf(socket, 'no ref')
-  if (noRef && (socket as unknown as Record<symbol, unknown>)[noRef] === true) return 'older-pool'
-  if (!isRefed(socket) && /undici/.test(rec.stack.stack ?? '')) return 'older-pool'
-  return null
+  if (noRef && (socket as unknown as Record<symbol, unknown>)[noRef] === true) return true
+  return !isRefed(socket) && /undici/.test(rec.stack.stack ?? '')
 }
 
 /** Whether the socket keeps the event loop alive: a TLS socket's handle asks the TCP one under it. */
@@ -102,7 +101,7 @@ export function liveness(rec: ResourceRecord, unrefTimers: boolean): Liveness {
       if (socket.destroyed || !handle) return 'no'
       if (CAN_READ_FD && typeof handle.fd === 'number' && handle.fd < 0) return socket.connecting ? 'maybe' : 'no'
       if (rec.info.accepted) return 'yes'
-      return pooledIdle(rec, socket) === 'older-pool' ? 'no' : 'yes'
+      return idleInOlderPool(rec, socket) ? 'no' : 'yes'
     }
     case 'child-process':
       return ref.pid !== undefined && ref.exitCode === null && ref.signalCode === null ? 'yes' : 'no'
@@ -213,7 +212,8 @@ export function describe(rec: ResourceRecord): Described {
       }
       const socket = ref as NetNS.Socket
       if (rec.info.accepted) {
-        const on = rec.info.on ? ` on ${rec.info.on}` : ''
+        const at = rec.info.on as NetNS.AddressInfo | string | null
+        const on = at && typeof at === 'object' ? ` on ${hostPort(at.address, at.port)}` : ''
         const from = socket.remoteAddress ? ` from ${hostPort(socket.remoteAddress, socket.remotePort)}` : ''
         return {
           description: `connection accepted by the test's server${on}${from}, still open`,

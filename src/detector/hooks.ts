@@ -176,8 +176,8 @@ function installNet(): void {
         const server = this
         this.on('connection', (socket: NetNS.Socket) => {
           if (s.enabled && !rec.owner.closed) {
-            const at = server.address()
-            const on = at && typeof at === 'object' ? (at.address.includes(':') ? `[${at.address}]:${at.port}` : `${at.address}:${at.port}`) : null
+            // Noted now: by the time a leak is described, the server may be closed.
+            const on = server.address()
             track('socket', socket, patchedListen, { accepted: true, server, on }, { stack: rec.stack, where: { owner: rec.owner, ambiguous: null } })
           }
         })
