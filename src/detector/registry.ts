@@ -38,11 +38,16 @@ export interface ResourceRecord {
   done: boolean
 }
 
+export type Harness = 'runner' | 'hooks' | 'node-test' | 'jest'
+
 export interface DetectorState {
   installed: boolean
   enabled: boolean
-  /** Which harness brackets the tests in this thread: leakguard's runner, or the setup file's hooks. */
-  harness: 'runner' | 'hooks' | null
+  /**
+   * Which harness brackets the tests in this thread: under Vitest, leakguard's runner or the setup
+   * file's hooks; or node:test's, or Jest's.
+   */
+  harness: Harness | null
   nextId: number
   file: Bracket | null
   readonly openTests: Set<Bracket>

@@ -1,13 +1,10 @@
-// What both harnesses do inside a test worker: arm the detector, open the file and test brackets,
-// and turn what a bracket leaked into the task's meta and error. The runner (runner.ts) calls these
-// from Vitest's runner hooks; the setup file (setup.ts) from aroundAll/aroundEach.
-// This module and what it imports load in every test file: the rest of the detector (settling,
-// descriptions, errors) loads only when a bracket closes with something left over.
+// What both Vitest harnesses do inside a test worker, on top of core.ts: read the plugin's options,
+// name brackets with Vitest's full names, and turn what a bracket leaked into the task's meta and
+// error. The runner (runner.ts) calls these from Vitest's runner hooks; the setup file (setup.ts)
+// from aroundAll/aroundEach.
 import * as vitest from 'vitest'
-import { installHooks, patchRealm } from '../detector/hooks.js'
 import { deserializeAllow, validateOptions, type ResolvedOptions, type SerializedAllow } from '../detector/options.js'
-import { closeBracket, isClean, openBracket, state, type Bracket } from '../detector/registry.js'
-import type { Leak } from '../detector/types.js'
+import { arm as armCore, collect, leakError, openTest as openTestCore, type Bracket } from './core.js'
 import { PROVIDE_KEY } from './env.js'
 
 export interface TaskLike {
@@ -40,53 +37,27 @@ function readOptions(): ResolvedOptions {
   })
 }
 
-/** Reads the options, patches the resource constructors (once per thread) and turns tracking on. */
+/** Reads the options the plugin provided, patches the resource constructors and turns tracking on. */
 export function arm(harness: 'runner' | 'hooks'): ResolvedOptions {
   const options = readOptions()
-  const s = state()
-  installHooks()
-  s.enabled = true
-  s.harness = harness
+  armCore(harness)
   return options
 }
 
-/** The file bracket: opened before the test file (and the setup files after leakguard's) load. */
-export function openFile(): Bracket {
-  const s = state()
-  // A test file may have a realm of its own: a vm context (vm pools), a fresh DOM window.
-  patchRealm()
-  if (s.file) s.file.closed = true
-  return openBracket('file', null)
-}
-
-/** A test's bracket, named with the test's full name. */
+/** A test's bracket, named with Vitest's full name. */
 export function openTest(task: TaskLike): Bracket {
-  return openBracket('test', fullName(task))
+  return openTestCore(fullName(task))
 }
 
-export { contextStorage } from '../detector/registry.js'
-
-const NONE: readonly Leak[] = []
-
-/** What the bracket leaked: nothing, decided on the spot in the common case. */
-async function close(b: Bracket, options: ResolvedOptions): Promise<readonly Leak[]> {
-  if (isClean(b)) {
-    closeBracket(b)
-    return NONE
-  }
-  const { closeAndCollect } = await import('../detector/detect.js')
-  return closeAndCollect(b, options)
-}
+export { contextStorage, openFile } from './core.js'
 
 /**
  * Closes a bracket and records its leaks in the task's meta (the reporter reads them there).
  * Returns the error that fails the task, or null.
  */
 export async function closeInto(b: Bracket, task: TaskLike | undefined, options: ResolvedOptions): Promise<Error | null> {
-  const leaks = await close(b, options)
+  const leaks = await collect(b, options)
   if (leaks.length === 0) return null
   if (task) task.meta.leaks = leaks
-  if (!options.failOnLeak) return null
-  const { LeakError } = await import('../detector/errors.js')
-  return new LeakError(leaks, b.type)
+  return leakError(leaks, b.type, options)
 }

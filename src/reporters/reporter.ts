@@ -1,23 +1,12 @@
 // The Vitest reporter: collects task.meta.leaks, prints them after Vitest's summary, writes
 // .leakguard/report.json, annotates GitHub Actions runs, and says what keeps a hung run alive.
-import { appendFileSync } from 'node:fs'
 import { relative } from 'node:path'
 import type { Reporter, SerializedError, TestModule, Vitest } from 'vitest/node'
 import type { Leak } from '../detector/types.js'
 import { atLeast, unsupportedVitest } from '../shared/vitest-version.js'
-import { annotations, stepSummary } from './github.js'
 import { formatKeptAlive, MainProcessTracker } from './hanging.js'
-import {
-  computeTotals,
-  DEFAULT_OUTPUT,
-  leakguardVersion,
-  SCHEMA_VERSION,
-  toReportLeak,
-  writeReport,
-  type Report,
-  type ReportLeak,
-} from './schema.js'
-import { colorsEnabled, createColors, renderReport } from './terminal.js'
+import { publishReport } from './publish.js'
+import { assembleReport, DEFAULT_OUTPUT, toReportLeak, type Report, type ReportLeak } from './schema.js'
 
 export interface LeakguardReporterOptions {
   /**
@@ -100,22 +89,17 @@ export default class LeakguardReporter implements Reporter {
       if (typeof start === 'number' && start < earliest) earliest = start
       files.push({ file, project, leaks })
     }
-    files.sort((a, b) => (a.file === b.file ? a.project.localeCompare(b.project) : a.file < b.file ? -1 : 1))
-    const leaks = files.flatMap((f) => f.leaks)
     const merged = Boolean(this.vitest?.config.mergeReports)
     // A merged run starts when its first shard did; the blobs carry the files' start times.
     const startedAt = merged && Number.isFinite(earliest) ? new Date(earliest) : this.startedAt
-    return {
-      schemaVersion: SCHEMA_VERSION,
-      leakguardVersion: leakguardVersion(),
+    return assembleReport(files, testsChecked, {
+      runner: 'vitest',
       vitestVersion: this.vitest?.version ?? 'unknown',
       startedAt: startedAt.toISOString(),
       shard: parseShard((this.vitest?.config as { shard?: unknown } | undefined)?.shard),
       merged,
       interrupted: reason === 'interrupted',
-      totals: computeTotals(leaks, testsChecked),
-      leaks,
-    }
+    })
   }
 
   onTestRunEnd(testModules: ReadonlyArray<TestModule>, _errors?: ReadonlyArray<SerializedError>, reason?: string): void {
@@ -137,46 +121,15 @@ export default class LeakguardReporter implements Reporter {
 
   private end(testModules: ReadonlyArray<TestModule>, reason?: string): void {
     const vitest = this.vitest
-    const root = vitest?.config.root ?? process.cwd()
     // An interrupted run (Ctrl-C, --bail) still gets its report, marked as such.
-    const report = this.buildReport(testModules, reason)
-    const log = (text: string): void => (vitest ? vitest.logger.log(text) : void process.stdout.write(`${text}\n`))
-    const error = (text: string): void => (vitest ? vitest.logger.error(text) : void process.stderr.write(`${text}\n`))
-
-    let shown: string | null = null
-    let failure: string | null = null
-    try {
-      const path = writeReport(report, this.outputFile, root)
-      const rel = relative(process.cwd(), path)
-      shown = rel && !rel.startsWith('..') ? toPosix(rel) : path
-    } catch (e) {
-      const err = e as NodeJS.ErrnoException
-      failure = `[leakguard] could not write the leak report to ${this.outputFile} (${err.code ?? err.message}); make that folder writable or set \`outputFile\` to a writable path.`
-    }
-
-    const colors = createColors(colorsEnabled())
-    const width = (vitest?.logger.outputStream as { columns?: number } | undefined)?.columns ?? 80
-    log(renderReport(report, { colors, root, reportPath: shown, width: Math.min(width, 120) }))
-
-    if (this.github === true || (this.github === 'auto' && process.env.GITHUB_ACTIONS === 'true')) {
-      const workspace = process.env.GITHUB_WORKSPACE || process.cwd()
-      for (const line of annotations(report, root, workspace)) log(line)
-      const summary = process.env.GITHUB_STEP_SUMMARY
-      if (summary) {
-        try {
-          appendFileSync(summary, stepSummary(report))
-        } catch (e) {
-          error(`[leakguard] could not append the job summary to ${summary} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}).`)
-        }
-      }
-    }
-
-    if (failure) {
-      // Not thrown: Vitest would skip the coverage report after a throwing reporter. An error line
-      // and exit code 1 fail the run the way a failed test does.
-      error(colors.red(failure))
-      process.exitCode = 1
-    }
+    publishReport(this.buildReport(testModules, reason), {
+      outputFile: this.outputFile,
+      root: vitest?.config.root ?? process.cwd(),
+      github: this.github,
+      log: (text) => (vitest ? vitest.logger.log(text) : void process.stdout.write(`${text}\n`)),
+      error: (text) => (vitest ? vitest.logger.error(text) : void process.stderr.write(`${text}\n`)),
+      width: (vitest?.logger.outputStream as { columns?: number } | undefined)?.columns,
+    })
   }
 
   /** Vitest's teardownTimeout ran out: say what keeps the main process alive, then Vitest exits. */

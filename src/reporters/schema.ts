@@ -49,7 +49,9 @@ export interface Report {
   readonly schemaVersion: typeof SCHEMA_VERSION
   /** Version of leakguard that wrote the report. */
   readonly leakguardVersion: string
-  /** Version of Vitest that ran the tests. */
+  /** The test runner that ran the tests. Absent in reports written before node:test and Jest were supported: Vitest. */
+  readonly runner?: 'vitest' | 'node:test' | 'jest'
+  /** Version of Vitest that ran the tests; under node:test or Jest, the runner's version (Node's, Jest's). */
   readonly vitestVersion: string
   /** When the run started, ISO 8601 (UTC). */
   readonly startedAt: string
@@ -122,6 +124,23 @@ export function computeTotals(leaks: readonly ReportLeak[], testsChecked: number
     if (leak.test !== null) tests.add(`${file}\0${leak.test}`)
   }
   return { testsChecked, testsLeaking: tests.size, filesLeaking: files.size, leaks: leaks.length, byKind }
+}
+
+/** One test file's leaks, as reporters gather them before the report is assembled. */
+export interface FileLeaks {
+  readonly file: string
+  readonly project: string
+  readonly leaks: readonly ReportLeak[]
+}
+
+/** What describes the run, besides its leaks. */
+export type RunInfo = Omit<Report, 'schemaVersion' | 'leakguardVersion' | 'totals' | 'leaks'>
+
+/** The report of a run: files sorted (the leaks of each in the order given), totals counted. */
+export function assembleReport(files: readonly FileLeaks[], testsChecked: number, run: RunInfo): Report {
+  const sorted = [...files].sort((a, b) => (a.file === b.file ? a.project.localeCompare(b.project) : a.file < b.file ? -1 : 1))
+  const leaks = sorted.flatMap((f) => f.leaks)
+  return { schemaVersion: SCHEMA_VERSION, leakguardVersion: leakguardVersion(), ...run, totals: computeTotals(leaks, testsChecked), leaks }
 }
 
 let cachedVersion: string | undefined

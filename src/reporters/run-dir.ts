@@ -1,0 +1,81 @@
+// For runners that run test files in processes of their own (node:test, Jest's workers): each
+// process writes what its files leaked into a folder of the run, and the process that reports (the
+// runner's main process) reads them all back into one report. The folder's path travels to the
+// test processes in the environment, which they inherit.
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
+import { join, relative } from 'node:path'
+import type { Leak } from '../detector/types.js'
+import { assembleReport, toReportLeak, writeFileAtomic, type FileLeaks, type Report, type RunInfo } from './schema.js'
+
+export const RUN_DIR_ENV = 'LEAKGUARD_RUN_DIR'
+
+/** What one test file leaked, as a test process writes it. */
+export interface FileResult {
+  /** Absolute path of the test file. */
+  readonly file: string
+  /** Tests that ran (passed or failed). */
+  readonly testsChecked: number
+  /** File-level leaks (test null) first, then the tests' in the order they ran. */
+  readonly leaks: readonly { readonly test: string | null; readonly leak: Leak }[]
+}
+
+/** Makes the run's folder under `<root>/.leakguard/` and hands its path to the processes started from now on. */
+export function createRunDir(root: string): string {
+  const parent = join(root, '.leakguard')
+  mkdirSync(parent, { recursive: true })
+  const dir = mkdtempSync(join(parent, 'run-'))
+  process.env[RUN_DIR_ENV] = dir
+  return dir
+}
+
+/** The run's folder, when this process was started by a run that collects results. */
+export function runDirFromEnv(env: NodeJS.ProcessEnv = process.env): string | null {
+  const dir = env[RUN_DIR_ENV]
+  return dir ? dir : null
+}
+
+let written = 0
+/** Writes one file's result into the run's folder (whole or not at all). */
+export function writeFileResult(dir: string, result: FileResult): void {
+  writeFileAtomic(join(dir, `${process.pid}-${++written}.json`), JSON.stringify(result))
+}
+
+/** Every result written so far; a file that cannot be read or parsed is skipped and named in `skipped`. */
+export function readRunDir(dir: string): { results: FileResult[]; skipped: string[] } {
+  const results: FileResult[] = []
+  const skipped: string[] = []
+  let names: string[]
+  try {
+    names = readdirSync(dir).filter((n) => n.endsWith('.json')).sort()
+  } catch {
+    return { results, skipped }
+  }
+  for (const name of names) {
+    try {
+      const data = JSON.parse(readFileSync(join(dir, name), 'utf8')) as FileResult
+      if (typeof data.file === 'string' && Array.isArray(data.leaks)) results.push(data)
+      else skipped.push(name)
+    } catch {
+      skipped.push(name)
+    }
+  }
+  return { results, skipped }
+}
+
+export function removeRunDir(dir: string): void {
+  rmSync(dir, { recursive: true, force: true })
+}
+
+/** One report from the results of every process: a file run twice (a retry, a rerun) counts once, its last run. */
+export function reportFromResults(results: readonly FileResult[], root: string, run: RunInfo): Report {
+  const byFile = new Map<string, FileResult>()
+  for (const r of results) byFile.set(r.file, r)
+  const files: FileLeaks[] = []
+  let testsChecked = 0
+  for (const r of byFile.values()) {
+    const file = relative(root, r.file).split('\\').join('/')
+    testsChecked += r.testsChecked
+    files.push({ file, project: '', leaks: r.leaks.map(({ test, leak }) => toReportLeak(leak, file, test, root)) })
+  }
+  return assembleReport(files, testsChecked, run)
+}

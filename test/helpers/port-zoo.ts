@@ -1,0 +1,45 @@
+// The leak zoo for other test runners: each fixture of test/fixtures/zoo, written for Vitest in
+// TypeScript, transpiled to JavaScript (TypeScript's own transpiler, types removed, comments and
+// lines kept) with its `vitest` import pointed at a shim that maps the little of Vitest's API the
+// zoo uses onto the runner's. Written inside the repository, so that `leakguard`, `undici` and the
+// rest resolve as they do for the originals.
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { join, relative } from 'node:path'
+import ts from 'typescript'
+import { ROOT } from './run-vitest.js'
+
+export const ZOO = join(ROOT, 'test', 'fixtures', 'zoo')
+
+export interface PortedZoo {
+  readonly dir: string
+  /** The ported file's name for a zoo file's (`timers.test.ts` → `timers.test.mjs`). */
+  readonly name: (file: string) => string
+}
+
+/**
+ * Ports every `*.test.ts` of the zoo into a new folder under `.scratch/`.
+ * `esm`: `.test.mjs` files; `cjs`: `.test.cjs` files, with `import.meta.url` rewritten for CommonJS.
+ */
+export function portZoo(format: 'esm' | 'cjs', shim: string): PortedZoo {
+  const base = join(ROOT, '.scratch')
+  mkdirSync(base, { recursive: true })
+  const dir = mkdtempSync(join(base, `zoo-${format}-`))
+  const ext = format === 'esm' ? '.mjs' : '.cjs'
+  const name = (file: string): string => file.replace(/\.ts$/, ext)
+  for (const file of readdirSync(ZOO).filter((f) => f.endsWith('.test.ts'))) {
+    const shimSpecifier = JSON.stringify(`./${relative(dir, shim)}`)
+    let source = readFileSync(join(ZOO, file), 'utf8').replace(/from 'vitest'/g, `from ${shimSpecifier}`)
+    if (format === 'cjs') source = source.replace(/import\.meta\.url/g, "require('node:url').pathToFileURL(__filename).href")
+    const out = ts.transpileModule(source, {
+      fileName: file,
+      compilerOptions: {
+        target: ts.ScriptTarget.ES2022,
+        module: format === 'esm' ? ts.ModuleKind.ESNext : ts.ModuleKind.CommonJS,
+        esModuleInterop: true,
+        removeComments: false,
+      },
+    })
+    writeFileSync(join(dir, name(file)), out.outputText)
+  }
+  return { dir, name }
+}
