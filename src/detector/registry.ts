@@ -17,7 +17,9 @@ export interface Bracket {
   readonly before: readonly string[]
   /** Kinds allowed by `allowLeaks()` inside this bracket. */
   readonly allowed: Set<LeakKind>
-  /** Another test bracket was open at the same time (test.concurrent). */
+  /** The test this one runs inside (node:test's subtests), which waits for it. */
+  readonly parent: Bracket | null
+  /** Another test bracket, not an enclosing one, was open at the same time (test.concurrent). */
   overlapped: boolean
   /** Child processes were spawned while this bracket owned resources. */
   spawned: boolean
@@ -147,12 +149,18 @@ export function markPrefix(s: DetectorState): string {
   return (s.markPrefix ??= `${process.pid}.${process.getBuiltinModule('node:worker_threads').threadId}.`)
 }
 
-export function openBracket(type: 'test' | 'file', name: string | null): Bracket {
+function encloses(outer: Bracket, inner: Bracket): boolean {
+  for (let p = inner.parent; p; p = p.parent) if (p === outer) return true
+  return false
+}
+
+export function openBracket(type: 'test' | 'file', name: string | null, parent: Bracket | null = null): Bracket {
   const s = state()
   const b: Bracket = {
     id: s.nextId++,
     type,
     name,
+    parent,
     records: [],
     before: process.getActiveResourcesInfo(),
     allowed: new Set(),
@@ -164,9 +172,10 @@ export function openBracket(type: 'test' | 'file', name: string | null): Bracket
     s.file = b
     s.reportedOther = null
   } else {
-    if (s.openTests.size > 0) {
+    for (const other of s.openTests) {
+      if (encloses(other, b)) continue
       b.overlapped = true
-      for (const other of s.openTests) other.overlapped = true
+      other.overlapped = true
     }
     s.openTests.add(b)
   }
@@ -223,8 +232,11 @@ export function currentOwner(s: DetectorState): Owner {
     for (const only of s.openTests) return { owner: only, ambiguous: null }
   }
   if (s.openTests.size > 1) {
+    // A subtest answers for what is made while it runs; its enclosing tests wait for it.
+    const innermost = [...s.openTests].filter((t) => ![...s.openTests].some((o) => o !== t && encloses(t, o)))
+    if (innermost.length === 1) return { owner: innermost[0]!, ambiguous: null }
     // Never blame a clean test for a concurrent neighbour: the file answers for it.
-    return { owner: s.file, ambiguous: [...s.openTests].map((t) => t.name ?? '?') }
+    return { owner: s.file, ambiguous: innermost.map((t) => t.name ?? '?') }
   }
   return { owner: s.file, ambiguous: null }
 }

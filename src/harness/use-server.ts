@@ -1,15 +1,9 @@
 // useServer() and serverFixture(): the server handle wired to Vitest's hooks or fixtures.
 import { afterAll, afterEach, beforeAll, beforeEach } from 'vitest'
 import { createServerHandle, type ServerFactory, type ServerHandle, type ServerOptions, type ServerSource } from './server-handle.js'
+import { bindUseServer } from './server-hooks.js'
 
-export interface UseServerOptions extends ServerOptions {
-  /**
-   * `'file'`: one server for the file (or describe block), started before its first test.
-   * `'test'`: a fresh server for every test.
-   * @default 'file'
-   */
-  readonly scope?: 'file' | 'test'
-}
+export type { UseServerOptions } from './server-hooks.js'
 
 /**
  * Starts a server for the tests of this file (or describe block) on loopback port 0, and
@@ -20,23 +14,7 @@ export interface UseServerOptions extends ServerOptions {
  *   await server.request.get('/health').expect(200)
  * })
  */
-export function useServer<T extends ServerSource>(factory: ServerFactory<T>, options: UseServerOptions = {}): ServerHandle<T> {
-  const { scope = 'file', ...rest } = options
-  if (scope !== 'file' && scope !== 'test') {
-    throw new TypeError(`useServer(): \`scope\` must be 'file' or 'test'; received ${JSON.stringify(scope)}.`)
-  }
-  const handle = createServerHandle(factory, rest)
-  const startTimeout = (rest.startTimeout ?? 10_000) + 1_000
-  const stopTimeout = (rest.stopTimeout ?? 2_000) + 6_000
-  if (scope === 'file') {
-    beforeAll(() => handle.start(), startTimeout)
-    afterAll(() => handle.stop(), stopTimeout)
-  } else {
-    beforeEach(() => handle.start(), startTimeout)
-    afterEach(() => handle.stop(), stopTimeout)
-  }
-  return handle
-}
+export const useServer = bindUseServer({ beforeAll, afterAll, beforeEach, afterEach })
 
 /**
  * The same server as a `test.extend` fixture: started when a test uses it, stopped after.

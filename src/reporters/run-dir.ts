@@ -2,10 +2,10 @@
 // process writes what its files leaked into a folder of the run, and the process that reports (the
 // runner's main process) reads them all back into one report. The folder's path travels to the
 // test processes in the environment, which they inherit.
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
+import { closeSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { join, relative } from 'node:path'
 import type { Leak } from '../detector/types.js'
-import { assembleReport, toReportLeak, writeFileAtomic, type FileLeaks, type Report, type RunInfo } from './schema.js'
+import { assembleReport, toReportLeak, writeFileAtomic, writeReport, type FileLeaks, type Report, type RunInfo } from './schema.js'
 
 export const RUN_DIR_ENV = 'LEAKGUARD_RUN_DIR'
 
@@ -15,6 +15,8 @@ export interface FileResult {
   readonly file: string
   /** Tests that ran (passed or failed). */
   readonly testsChecked: number
+  /** When the file started, ISO 8601: the report's `startedAt` is the earliest. */
+  readonly startedAt?: string
   /** File-level leaks (test null) first, then the tests' in the order they ran. */
   readonly leaks: readonly { readonly test: string | null; readonly leak: Leak }[]
 }
@@ -78,4 +80,67 @@ export function reportFromResults(results: readonly FileResult[], root: string, 
     files.push({ file, project: '', leaks: r.leaks.map(({ test, leak }) => toReportLeak(leak, file, test, root)) })
   }
   return assembleReport(files, testsChecked, run)
+}
+
+/** The folder of the run named `id`, made if need be: for test processes that know their run without being told. */
+export function runDirAt(root: string, id: string): string {
+  const dir = join(root, '.leakguard', 'runs', id)
+  mkdirSync(dir, { recursive: true })
+  return dir
+}
+
+/** Folders of runs that are over (as `isOver` says of their ids) are removed. */
+export function pruneRuns(root: string, isOver: (id: string) => boolean): void {
+  const parent = join(root, '.leakguard', 'runs')
+  let ids: string[]
+  try {
+    ids = readdirSync(parent)
+  } catch {
+    return
+  }
+  for (const id of ids) if (isOver(id)) removeRunDir(join(parent, id))
+}
+
+const sleeper = new Int32Array(new SharedArrayBuffer(4))
+
+/**
+ * Runs `fn` holding the run folder's lock (a file made exclusively), waiting up to `waitMs` for it.
+ * A lock older than that is taken to be left by a process that died holding it.
+ */
+export function withRunLock<T>(dir: string, fn: () => T, waitMs = 5_000): T {
+  const lock = join(dir, '.lock')
+  const deadline = Date.now() + waitMs
+  for (;;) {
+    try {
+      closeSync(openSync(lock, 'wx'))
+      break
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
+      if (Date.now() > deadline) {
+        rmSync(lock, { force: true })
+        continue
+      }
+      Atomics.wait(sleeper, 0, 0, 5)
+    }
+  }
+  try {
+    return fn()
+  } finally {
+    rmSync(lock, { force: true })
+  }
+}
+
+/**
+ * For runners whose processes have no common reporter (node:test): each process, when its files are
+ * done, writes the report from every result so far. Each writes its own result before it takes the
+ * lock, so the last one to take it writes the whole run.
+ */
+export function mergeRun(dir: string, root: string, outputFile: string, run: Omit<RunInfo, 'startedAt'>): Report {
+  return withRunLock(dir, () => {
+    const { results } = readRunDir(dir)
+    const starts = results.map((r) => r.startedAt).filter((t): t is string => typeof t === 'string').sort()
+    const report = reportFromResults(results, root, { ...run, startedAt: starts[0] ?? new Date().toISOString() })
+    writeReport(report, outputFile, root)
+    return report
+  })
 }

@@ -33,6 +33,25 @@ export function isZombie(pid: number): boolean {
   }
 }
 
+/** The process's start time in clock ticks since boot (`/proc/PID/stat` field 22): with the pid, it names one process for good. */
+export function startTimeOf(pid: number): string | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1')
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? null
+  } catch {
+    return null
+  }
+}
+
+/** The process's arguments, `argv[0]` included; empty when it cannot be read. */
+export function argsOf(pid: number): string[] {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'latin1').split('\0').filter(Boolean)
+  } catch {
+    return []
+  }
+}
+
 export function commandOf(pid: number): string {
   try {
     return readFileSync(`/proc/${pid}/cmdline`, 'latin1').split('\0').filter(Boolean).join(' ')
