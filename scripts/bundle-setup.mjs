@@ -20,12 +20,21 @@ const LAZY = /^\.\.\/detector\/(detect|errors)\.js$/
 const PACKAGES = new Set(['vitest', 'supertest', 'get-port'])
 
 // Each harness on its own: a project loads one of them, never both. And the `leakguard` entry,
-// which every test file that calls allowLeaks() or useServer() imports.
-for (const entry of [join(DIST, 'harness', 'setup.js'), join(DIST, 'harness', 'runner.js'), join(DIST, 'index.js')]) {
+// which every test file that calls allowLeaks() or useServer() imports; and node:test's, which
+// is both its harness and its entry.
+// node:test's entry imports LeakError and its harness loads the detector lazily: it keeps both as
+// the files tsc emitted.
+const ENTRIES = [
+  [join(DIST, 'harness', 'setup.js'), LAZY],
+  [join(DIST, 'harness', 'runner.js'), LAZY],
+  [join(DIST, 'index.js'), LAZY],
+  [join(DIST, 'node-test.js'), /^(\.\.?\/)+detector\/(detect|errors)\.js$/],
+]
+for (const [entry, lazy] of ENTRIES) {
   const bundle = await rolldown({
     input: entry,
     platform: 'node',
-    external: (id) => PACKAGES.has(id) || id.startsWith('vitest/') || id.startsWith('node:') || LAZY.test(id),
+    external: (id) => PACKAGES.has(id) || id.startsWith('vitest/') || id.startsWith('node:') || lazy.test(id),
     onwarn(warning) {
       throw new Error(`bundle-setup: ${warning.message}`)
     },

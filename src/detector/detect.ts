@@ -180,7 +180,10 @@ export async function closeAndCollect(b: Bracket, opts: ResolvedOptions): Promis
         return false
       }
       if (isAllowed(c.kind, c.stack, b.allowed, opts.allow)) {
-        if (c.rec) c.rec.done = true
+        if (c.rec) {
+          c.rec.done = true
+          c.rec.verdict = 'allowed'
+        }
         return false
       }
       return true
@@ -203,7 +206,10 @@ export async function closeAndCollect(b: Bracket, opts: ResolvedOptions): Promis
   const leaks: Leak[] = []
   const pids: number[] = []
   for (const c of found) {
-    if (c.rec) c.rec.done = true
+    if (c.rec) {
+      c.rec.done = true
+      c.rec.verdict = 'leak'
+    }
     const frame = c.rec ? userFrame(frames(c.rec)) : c.stack ? userFrame(parseFrames(c.stack)) : null
     const site = formatSite(frame)
     const fn = frame?.fn?.replace(/^(async|new) /, '') ?? null
@@ -225,4 +231,40 @@ export async function closeAndCollect(b: Bracket, opts: ResolvedOptions): Promis
   }
   if (pids.length) await processes!.terminate(pids, KILL_GRACE_MS, { sleep, now: s.real.now })
   return leaks
+}
+
+/**
+ * Lets the process exit despite what the bracket left alive (reported, or allowed): its timers,
+ * servers, sockets, workers, watchers and children no longer keep the event loop alive. For runners
+ * whose test processes must end by themselves (node:test waits for each file's process to exit).
+ */
+export function unrefLeftAlive(b: Bracket): void {
+  for (const rec of b.records) {
+    if (!rec.verdict) continue
+    const unref = (rec.ref as { unref?: unknown }).unref
+    if (typeof unref === 'function') {
+      try {
+        unref.call(rec.ref)
+      } catch {
+        // Already closed, or not a handle after all: nothing holds the loop.
+      }
+    }
+  }
+}
+
+/**
+ * The same for resources the detector knows only by type (a MessagePort): the process's handles of
+ * those types are unref'd. Called once the file's leaks are reported.
+ */
+export function unrefHandlesOfTypes(types: ReadonlySet<string>): void {
+  if (types.size === 0) return
+  const handles = (process as unknown as { _getActiveHandles?: () => object[] })._getActiveHandles?.() ?? []
+  for (const h of handles) {
+    if (!types.has(h.constructor?.name)) continue
+    try {
+      ;(h as { unref?: () => void }).unref?.()
+    } catch {
+      // Closed meanwhile.
+    }
+  }
 }

@@ -38,6 +38,8 @@ export interface ResourceRecord {
   readonly info: Record<string, unknown>
   /** Reported (or allowed) once: never reported again for the file. */
   done: boolean
+  /** Left alive at the end of its bracket: reported as a leak, or allowed to stay. */
+  verdict?: 'leak' | 'allowed'
 }
 
 export type Harness = 'runner' | 'hooks' | 'node-test' | 'jest'

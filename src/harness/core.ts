@@ -27,9 +27,9 @@ export function openFile(): Bracket {
   return openBracket('file', null)
 }
 
-/** A test's bracket, named with the test's full name. */
-export function openTest(name: string): Bracket {
-  return openBracket('test', name)
+/** A test's bracket, named with the test's full name; `parent`: the test it runs inside (a subtest). */
+export function openTest(name: string, parent: Bracket | null = null): Bracket {
+  return openBracket('test', name, parent)
 }
 
 const NONE: readonly Leak[] = []
@@ -49,4 +49,15 @@ export async function leakError(leaks: readonly Leak[], phase: 'test' | 'file', 
   if (leaks.length === 0 || !options.failOnLeak) return null
   const { LeakError } = await import('../detector/errors.js')
   return new LeakError(leaks, phase)
+}
+
+/**
+ * What the bracket left alive (reported, or allowed) no longer keeps the process alive (see
+ * unrefLeftAlive); nor do handles of the types in `types` (leaks known only by type).
+ */
+export async function letGo(b: Bracket, types: ReadonlySet<string> = new Set()): Promise<void> {
+  if (!b.records.some((r) => r.verdict) && types.size === 0) return
+  const { unrefHandlesOfTypes, unrefLeftAlive } = await import('../detector/detect.js')
+  unrefLeftAlive(b)
+  unrefHandlesOfTypes(types)
 }

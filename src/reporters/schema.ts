@@ -1,7 +1,8 @@
 // The report file, schema version 1: its types, how a run becomes one, and how it is written and
 // read back. Imports nothing of Vitest, so the CLI (`leakguard gate`) can use it.
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
-import { dirname, isAbsolute, relative, resolve } from 'node:path'
+import { dirname, isAbsolute, join, relative, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { LEAK_KINDS, type Leak, type LeakKind } from '../detector/types.js'
 
 export const SCHEMA_VERSION = 1
@@ -144,12 +145,18 @@ export function assembleReport(files: readonly FileLeaks[], testsChecked: number
 }
 
 let cachedVersion: string | undefined
-/** leakguard's own version, from its package.json. */
+/** leakguard's own version, from its package.json (the nearest folder up from this file, bundled or not). */
 export function leakguardVersion(): string {
-  cachedVersion ??= (
-    JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
-  ).version
-  return cachedVersion
+  if (cachedVersion !== undefined) return cachedVersion
+  for (let dir = dirname(fileURLToPath(import.meta.url)); ; dir = dirname(dir)) {
+    try {
+      const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name?: string; version?: string }
+      if (pkg.name === 'leakguard' && pkg.version) return (cachedVersion = pkg.version)
+    } catch {
+      // No package.json here: look further up.
+    }
+    if (dirname(dir) === dir) return (cachedVersion = 'unknown')
+  }
 }
 
 /**

@@ -14,6 +14,8 @@ export interface PortedZoo {
   readonly dir: string
   /** The ported file's name for a zoo file's (`timers.test.ts` → `timers.test.mjs`). */
   readonly name: (file: string) => string
+  /** A pattern written for the zoo's files, for the ported ones. */
+  readonly pattern: (re: RegExp) => RegExp
 }
 
 /**
@@ -28,7 +30,8 @@ export function portZoo(format: 'esm' | 'cjs', shim: string): PortedZoo {
   const name = (file: string): string => file.replace(/\.ts$/, ext)
   for (const file of readdirSync(ZOO).filter((f) => f.endsWith('.test.ts'))) {
     const shimSpecifier = JSON.stringify(`./${relative(dir, shim)}`)
-    let source = readFileSync(join(ZOO, file), 'utf8').replace(/from 'vitest'/g, `from ${shimSpecifier}`)
+    // The fixtures name themselves (`workers-fds.test.ts`): by the ported file's name.
+    let source = readFileSync(join(ZOO, file), 'utf8').replace(/from 'vitest'/g, `from ${shimSpecifier}`).replace(/\.test\.ts\b/g, `.test${ext}`)
     if (format === 'cjs') source = source.replace(/import\.meta\.url/g, "require('node:url').pathToFileURL(__filename).href")
     const out = ts.transpileModule(source, {
       fileName: file,
@@ -41,5 +44,6 @@ export function portZoo(format: 'esm' | 'cjs', shim: string): PortedZoo {
     })
     writeFileSync(join(dir, name(file)), out.outputText)
   }
-  return { dir, name }
+  const pattern = (re: RegExp): RegExp => new RegExp(re.source.replace(/\\\.test\\\.ts/g, `\\.test\\${ext}`), re.flags)
+  return { dir, name, pattern }
 }

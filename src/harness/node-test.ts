@@ -1,0 +1,219 @@
+// The node:test harness: `node --test --import leakguard/node-test`. Node runs each test file in a
+// process of its own (with `--test-isolation=none`, all of them in the one process); this module
+// loads in each, before the file. It brackets every test with root-level beforeEach/afterEach hooks,
+// registered before the file's own, so a test's bracket covers its hooks too; a leak fails the
+// test from the afterEach. A root-level `after` closes the file's bracket when the file's tests are
+// done, writes the file's result into the run's folder and, holding the folder's lock, the report
+// of every file finished so far: the last process to finish writes the whole run's.
+//
+// The `node --test` process itself does not load `--import` modules (Node 20 to 24): a run is
+// known to its test processes as their parent's pid and start time. A process that a test forks
+// inherits the flag and the environment; it runs no tests, and its parent is not `node --test`,
+// so it arms nothing.
+import { createRequire, syncBuiltinESMExports } from 'node:module'
+import { relative } from 'node:path'
+type NodeTest = typeof import('node:test')
+/** What the hooks receive: a test's context (its name, full name and, from Node 22, file). */
+interface TestContext {
+  readonly name: string
+  readonly fullName?: string
+  readonly filePath?: string
+}
+import type { ResolvedOptions } from '../detector/options.js'
+import type { Leak } from '../detector/types.js'
+import { mergeRun, pruneRuns, runDirAt, writeFileResult } from '../reporters/run-dir.js'
+import { argsOf, hasProcfs, isAlive, startTimeOf } from '../shared/procfs.js'
+import { ConfigError, readConfigFile } from './config-file.js'
+import { arm, collect, contextStorage, leakError, letGo, openFile, openTest, type Bracket } from './core.js'
+import { disabledByEnv } from './env.js'
+
+interface Run {
+  readonly id: string
+  /** All files run in this process (`--test-isolation=none`). */
+  readonly inProcess: boolean
+}
+
+function processId(pid: number): string {
+  return `${pid}-${startTimeOf(pid) ?? 'x'}`
+}
+
+function isolationNone(execArgv: readonly string[]): boolean {
+  return execArgv.some(
+    (a, i) =>
+      /^--(experimental-)?test-isolation=none$/.test(a) ||
+      (/^--(experimental-)?test-isolation$/.test(a) && execArgv[i + 1] === 'none'),
+  )
+}
+
+/** Which run this process's tests belong to, or null when it runs none. */
+export function findRun(env: NodeJS.ProcessEnv = process.env, execArgv: readonly string[] = process.execArgv): Run | null {
+  if (env.NODE_TEST_CONTEXT) {
+    // A test file's process: its parent is `node --test`. Where /proc is missing, the variable alone says so.
+    if (hasProcfs && !argsOf(process.ppid).includes('--test')) return null
+    return { id: processId(process.ppid), inProcess: false }
+  }
+  if (execArgv.includes('--test') && isolationNone(execArgv)) return { id: processId(process.pid), inProcess: true }
+  return null
+}
+
+/** A run's id names the `node --test` process: the run is over once that process is gone. */
+function runIsOver(id: string): boolean {
+  const m = /^(\d+)-(.+)$/.exec(id)
+  if (!m) return true
+  const pid = Number(m[1])
+  return !isAlive(pid) || (m[2] !== 'x' && startTimeOf(pid) !== m[2])
+}
+
+interface FileRecord {
+  testsChecked: number
+  readonly leaks: { test: string | null; leak: Leak }[]
+}
+
+type HookFn = (...args: unknown[]) => unknown
+
+/** Runs a hook the way node:test would: awaited, or through its `done` callback when it takes one. */
+function runHook(fn: HookFn, ctx: unknown): Promise<unknown> {
+  if (fn.length < 2) return Promise.resolve().then(() => fn(ctx))
+  return new Promise((resolve, reject) => fn(ctx, (error?: unknown) => (error ? reject(error) : resolve(undefined))))
+}
+
+/** Runs hooks in order; all of them run, the first error is returned. */
+async function runHooks(hooks: readonly HookFn[], ctx: unknown): Promise<unknown> {
+  let first: unknown = null
+  for (const fn of hooks) {
+    try {
+      await runHook(fn, ctx)
+    } catch (error) {
+      first ??= error
+    }
+  }
+  return first
+}
+
+function start(run: Run, options: ResolvedOptions, outputFile: string): void {
+  arm('node-test')
+  const root = process.cwd()
+  const startedAt = new Date().toISOString()
+  const file = openFile()
+  const files = new Map<string, FileRecord>()
+  const open = new Map<TestContext, Bracket>()
+  const fileOf = (t: TestContext | null): string => t?.filePath ?? process.argv[1] ?? '(unknown file)'
+  const recordFor = (path: string): FileRecord => {
+    let r = files.get(path)
+    if (!r) files.set(path, (r = { testsChecked: 0, leaks: [] }))
+    return r
+  }
+  if (!run.inProcess) recordFor(fileOf(null))
+  const fullName = (t: TestContext): string => t.fullName ?? t.name
+  const otherTypes = new Set<string>()
+
+  // node:test runs hooks of one level in the order they were added, so the file's own root-level
+  // after and afterEach hooks would run after leakguard's. They are taken over instead, and run
+  // first by leakguard's: the brackets close after every hook of the file, as under Vitest.
+  const nodeTest = createRequire(import.meta.url)('node:test') as Record<string, HookFn> & NodeTest
+  const { after, afterEach, beforeEach, describe, suite } = nodeTest
+  const rootAfter: HookFn[] = []
+  const rootAfterEach: HookFn[] = []
+  let inDescribe = 0
+  const atRoot = (): boolean => inDescribe === 0 && open.size === 0
+  nodeTest.after = function (this: unknown, fn: HookFn, ...rest: unknown[]) {
+    if (atRoot() && typeof fn === 'function') return void rootAfter.push(fn)
+    return after.call(this, fn, ...(rest as []))
+  } as NodeTest['after']
+  nodeTest.afterEach = function (this: unknown, fn: HookFn, ...rest: unknown[]) {
+    if (atRoot() && typeof fn === 'function') return void rootAfterEach.push(fn)
+    return afterEach.call(this, fn, ...(rest as []))
+  } as NodeTest['afterEach']
+  const counted = <F extends HookFn>(register: F): F =>
+    Object.assign(function (this: unknown, ...args: unknown[]) {
+      inDescribe++
+      try {
+        return register.apply(this, args)
+      } finally {
+        inDescribe--
+      }
+    }, register) as unknown as F
+  nodeTest.describe = counted(describe as unknown as HookFn) as unknown as NodeTest['describe']
+  nodeTest.suite = counted(suite as unknown as HookFn) as unknown as NodeTest['suite']
+  syncBuiltinESMExports()
+
+  beforeEach((t: TestContext) => {
+    const name = fullName(t)
+    // A subtest (t.test) runs inside its test, which waits for it.
+    let parent: Bracket | null = null
+    for (const [other, b] of open) if (name.startsWith(`${fullName(other)} > `) && (!parent || b.id > parent.id)) parent = b
+    open.set(t, openTest(name, parent))
+  })
+
+  afterEach(async (t: TestContext) => {
+    const failed = await runHooks(rootAfterEach, t)
+    const bracket = open.get(t)
+    if (!bracket) {
+      if (failed) throw failed
+      return
+    }
+    open.delete(t)
+    const leaks = await collect(bracket, options)
+    const record = recordFor(fileOf(t))
+    record.testsChecked++
+    // Reported or allowed, what the test left can no longer hold its file's process open.
+    await letGo(bracket)
+    for (const leak of leaks) {
+      record.leaks.push({ test: bracket.name, leak })
+      if (leak.kind === 'other') otherTypes.add(String(leak.details.type))
+    }
+    if (failed) throw failed
+    const error = await leakError(leaks, 'test', options)
+    if (error) throw error
+  })
+
+  after(async () => {
+    const failed = await runHooks(rootAfter, undefined)
+    const leaks = await collect(file, options)
+    for (const leak of leaks) if (leak.kind === 'other') otherTypes.add(String(leak.details.type))
+    await letGo(file, otherTypes)
+    if (leaks.length > 0) {
+      // With every file in one process, a leak outside the tests goes to the file that made it.
+      const paths = [...files.keys()]
+      for (const leak of leaks) {
+        const at = paths.find((p) => leak.site?.startsWith(`${p}:`)) ?? paths[0] ?? fileOf(null)
+        recordFor(at).leaks.unshift({ test: null, leak })
+      }
+    }
+    try {
+      const dir = runDirAt(root, run.id)
+      for (const [path, r] of files) writeFileResult(dir, { file: path, startedAt, testsChecked: r.testsChecked, leaks: r.leaks })
+      mergeRun(dir, root, outputFile, { runner: 'node:test', vitestVersion: process.versions.node, shard: null, merged: false, interrupted: false })
+      pruneRuns(root, (id) => id !== run.id && runIsOver(id))
+    } catch (e) {
+      process.stderr.write(
+        `[leakguard] could not write the leak report to ${relative(process.cwd(), outputFile) || outputFile} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); make that folder writable or set "outputFile" in leakguard.config.json.\n`,
+      )
+      process.exitCode = 1
+    }
+    if (failed) throw failed
+    const error = await leakError(leaks, 'file', options)
+    if (error) {
+      // Printed for the file, whose process then fails: node:test names a failing root hook by
+      // the module that registered it (leakguard's), not by the test file.
+      process.stderr.write(`${error.message}\n`)
+      process.exitCode = 1
+    }
+  })
+}
+
+const run = disabledByEnv() ? null : findRun()
+if (run) {
+  let config: ReturnType<typeof readConfigFile> | null = null
+  try {
+    config = readConfigFile()
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e
+    // One line, and the file's process fails; its tests run unchecked.
+    process.stderr.write(`${e.message}\n`)
+    process.exitCode = 1
+  }
+  if (config) start(run, config.options, config.outputFile)
+}
+
+export { contextStorage }

@@ -1,0 +1,140 @@
+// The leak zoo under node:test: `node --test --import leakguard/node-test` on the zoo's fixtures
+// (ported by test/helpers/port-zoo.ts), with the same verdicts as under Vitest (zoo.test.ts).
+import { execFile } from 'node:child_process'
+import { readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { join, relative } from 'node:path'
+import { afterAll, beforeAll, describe, expect, test } from 'vitest'
+import type { Report } from 'leakguard'
+import { portZoo, type PortedZoo } from './helpers/port-zoo.js'
+import { ROOT, siteOf } from './helpers/run-vitest.js'
+import { CLEAN, LEAKS } from './helpers/zoo-cases.js'
+
+const SHIM = join(ROOT, 'test', 'fixtures', 'shims', 'node-test.mjs')
+const REPORTER = join(ROOT, 'test', 'fixtures', 'shims', 'node-test-reporter.mjs')
+
+export interface NodeTestOutcome {
+  readonly file: string
+  readonly name: string
+  readonly state: 'passed' | 'failed'
+  readonly error: string | null
+}
+
+export interface NodeTestRun {
+  readonly code: number | null
+  readonly stderr: string
+  readonly outcomes: NodeTestOutcome[]
+  readonly report: Report | null
+}
+
+/** Runs `node --test` with leakguard in `cwd` on the given files. */
+export function runNodeTest(cwd: string, files: string[], extra: { args?: string[]; env?: Record<string, string> } = {}): Promise<NodeTestRun> {
+  const out = join(cwd, `outcomes-${Date.now()}.jsonl`)
+  const args = ['--import', 'leakguard/node-test', '--test', `--test-reporter=${REPORTER}`, `--test-reporter-destination=${out}`, ...(extra.args ?? []), ...files]
+  return new Promise((resolve) => {
+    execFile(process.execPath, args, { cwd, env: { ...process.env, ...extra.env }, timeout: 120_000 }, (error, _stdout, stderr) => {
+      let outcomes: NodeTestOutcome[] = []
+      let report: Report | null = null
+      try {
+        outcomes = readFileSync(out, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as NodeTestOutcome)
+      } catch {}
+      try {
+        report = JSON.parse(readFileSync(join(cwd, '.leakguard', 'report.json'), 'utf8')) as Report
+      } catch {}
+      resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stderr, outcomes, report })
+    })
+  })
+}
+
+let zoo: PortedZoo
+let run: NodeTestRun
+
+function outcome(file: string, name: string): NodeTestOutcome {
+  const path = join(zoo.dir, zoo.name(file))
+  const o = run.outcomes.find((t) => t.file === path && t.name === name)
+  if (!o) throw new Error(`no test "${name}" in ${file}; have: ${run.outcomes.map((t) => `${relative(zoo.dir, t.file)} > ${t.name}`).join(', ')}`)
+  return o
+}
+
+beforeAll(async () => {
+  zoo = portZoo('esm', SHIM)
+  const allowFile = join(zoo.dir, zoo.name('allow.test.ts'))
+  const allowLine = readFileSync(allowFile, 'utf8').split('\n').findIndex((l) => l.includes('allowed-by-config')) + 1
+  writeFileSync(join(zoo.dir, 'leakguard.config.json'), JSON.stringify({ allow: [{ kind: 'timer', site: { source: `allow\\.test\\.mjs:${allowLine}:` } }] }))
+  const files = [...new Set([...LEAKS.map((c) => c.file), ...CLEAN.map(([f]) => f)])].map(zoo.name)
+  run = await runNodeTest(zoo.dir, files, { env: { ZOO_HARNESS: 'node-test' } })
+}, 180_000)
+
+afterAll(() => {
+  if (zoo) rmSync(zoo.dir, { recursive: true, force: true })
+})
+
+describe('node:test: the leak zoo', () => {
+  test('the run fails, and ends by itself', () => {
+    expect(run.code).toBe(1)
+  })
+
+  describe('leaks are caught', () => {
+    test.each(LEAKS)('$file > $test', (c) => {
+      const o = outcome(c.file, c.test)
+      expect(o.state).toBe('failed')
+      expect(o.error).toMatch(/^LeakError: 1 resource leaked by this test:/)
+      const entries = run.report!.leaks.filter((l) => l.file === zoo.name(c.file) && l.test === c.test)
+      expect(entries).toHaveLength(1)
+      const leak = entries[0]!
+      expect(leak.kind).toBe(c.kind)
+      expect(leak.description).toMatch(zoo.pattern(c.description))
+      expect(leak.hint).toMatch(c.hint)
+      expect(o.error).toContain(leak.description)
+      expect(o.error).toContain(leak.hint)
+      expect(o.error).toContain(`allowLeaks('${c.kind}')`)
+      if (c.site === null) expect(leak.site).toBeNull()
+      else {
+        const site = siteOf(join(zoo.dir, zoo.name(c.file)), c.site)
+        expect(leak.site).toContain(relative(zoo.dir, site))
+        expect(o.error).toContain(`created at ${relative(zoo.dir, site)}`)
+      }
+    })
+  })
+
+  describe('not leaks', () => {
+    test.each(CLEAN)('%s > %s', (file, name) => {
+      const o = outcome(file, name)
+      expect(o.error).toBeNull()
+      expect(o.state).toBe('passed')
+      expect(run.report!.leaks.filter((l) => l.file === zoo.name(file) && l.test === name)).toEqual([])
+    })
+  })
+
+  test('module scope and before/after hooks leak for the file; the file fails', () => {
+    const file = zoo.name('file-level.test.ts')
+    const fileLeaks = run.report!.leaks.filter((l) => l.test === null)
+    expect(fileLeaks.map((l) => `${l.file} ${l.kind} ${l.phase}`).sort()).toEqual([`${file} server file`, `${file} timer file`])
+    const path = join(zoo.dir, file)
+    expect(fileLeaks.map((l) => l.site).sort()).toEqual(
+      [siteOf(path, 'beforeall-server'), siteOf(path, 'module-interval')].map((s) => expect.stringContaining(relative(zoo.dir, s))),
+    )
+    expect(run.stderr + run.outcomes.map((o) => o.error ?? '').join('\n')).toMatch(/2 resources leaked by this file outside its tests/)
+  })
+
+  test('report.json: one report for the run, every leak once', () => {
+    const r = run.report!
+    expect(r.schemaVersion).toBe(1)
+    expect(r.runner).toBe('node:test')
+    expect(r.vitestVersion).toBe(process.versions.node)
+    expect(r.leaks.filter((l) => l.test !== null)).toHaveLength(LEAKS.length)
+    expect(r.totals.testsChecked).toBe(run.outcomes.filter((o) => !o.name.startsWith('/')).length)
+  })
+
+  test('leaked processes were terminated: none is alive after the run', () => {
+    const pids = run.report!.leaks.filter((l) => l.kind === 'child-process').map((l) => Number(l.details.pid))
+    expect(pids).toHaveLength(3)
+    for (const pid of pids) {
+      let state = 'gone'
+      try {
+        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+        state = stat.charAt(stat.lastIndexOf(')') + 2) === 'Z' ? 'gone' : stat
+      } catch {}
+      expect(state, `process ${pid}`).toBe('gone')
+    }
+  })
+})
