@@ -1,9 +1,14 @@
 // leakguard for node:test. Loaded first in each test file's process:
 //   node --test --import leakguard/node-test
 // and imported by test files for useServer() and allowLeaks().
-import { after, afterEach, before, beforeEach } from 'node:test'
+import { createRequire } from 'node:module'
 import { bindUseServer } from './harness/server-hooks.js'
 import './harness/node-test.js'
+
+// Through require, at call time: an ES import of node:test here would make its ES facade before the
+// harness takes over the file's root-level hooks (see harness/node-test.ts), and miss them.
+type NodeTest = typeof import('node:test')
+const nodeTest = (): NodeTest => createRequire(import.meta.url)('node:test') as NodeTest
 
 export { allowLeaks } from './harness/allow.js'
 export type { UseServerOptions } from './harness/server-hooks.js'
@@ -30,8 +35,8 @@ export type { ReportLeak, Report } from './reporters/schema.js'
  * })
  */
 export const useServer = bindUseServer({
-  beforeAll: (fn, timeout) => before(fn, { timeout }),
-  afterAll: (fn, timeout) => after(fn, { timeout }),
-  beforeEach: (fn, timeout) => beforeEach(fn, { timeout }),
-  afterEach: (fn, timeout) => afterEach(fn, { timeout }),
+  beforeAll: (fn, timeout) => nodeTest().before(fn, { timeout }),
+  afterAll: (fn, timeout) => nodeTest().after(fn, { timeout }),
+  beforeEach: (fn, timeout) => nodeTest().beforeEach(fn, { timeout }),
+  afterEach: (fn, timeout) => nodeTest().afterEach(fn, { timeout }),
 })

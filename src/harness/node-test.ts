@@ -70,6 +70,8 @@ interface FileRecord {
 }
 
 type HookFn = (...args: unknown[]) => unknown
+/** node:test's tests, suites and hooks are async resources of these classes. */
+const RUNNER_RESOURCES = new Set(['Test', 'Suite', 'TestHook'])
 
 /** Runs a hook the way node:test would: awaited, or through its `done` callback when it takes one. */
 function runHook(fn: HookFn, ctx: unknown): Promise<unknown> {
@@ -110,12 +112,16 @@ function start(run: Run, options: ResolvedOptions, outputFile: string): void {
   // node:test runs hooks of one level in the order they were added, so the file's own root-level
   // after and afterEach hooks would run after leakguard's. They are taken over instead, and run
   // first by leakguard's: the brackets close after every hook of the file, as under Vitest.
+  // node:test's ES facade takes the functions when it is first imported, which is after this
+  // (leakguard imports node:test only through require); syncBuiltinESMExports does not reach it.
   const nodeTest = createRequire(import.meta.url)('node:test') as Record<string, HookFn> & NodeTest
-  const { after, afterEach, beforeEach, describe, suite } = nodeTest
+  const { after, afterEach, beforeEach } = nodeTest
   const rootAfter: HookFn[] = []
   const rootAfterEach: HookFn[] = []
-  let inDescribe = 0
-  const atRoot = (): boolean => inDescribe === 0 && open.size === 0
+  // Where node:test puts a hook: on the suite or test whose callback is running, else on the root.
+  // (Wrapping describe() or test() to know it would change the location node:test reports.)
+  const { executionAsyncResource } = process.getBuiltinModule('node:async_hooks')
+  const atRoot = (): boolean => !RUNNER_RESOURCES.has(executionAsyncResource()?.constructor?.name ?? '')
   nodeTest.after = function (this: unknown, fn: HookFn, ...rest: unknown[]) {
     if (atRoot() && typeof fn === 'function') return void rootAfter.push(fn)
     return after.call(this, fn, ...(rest as []))
@@ -124,17 +130,6 @@ function start(run: Run, options: ResolvedOptions, outputFile: string): void {
     if (atRoot() && typeof fn === 'function') return void rootAfterEach.push(fn)
     return afterEach.call(this, fn, ...(rest as []))
   } as NodeTest['afterEach']
-  const counted = <F extends HookFn>(register: F): F =>
-    Object.assign(function (this: unknown, ...args: unknown[]) {
-      inDescribe++
-      try {
-        return register.apply(this, args)
-      } finally {
-        inDescribe--
-      }
-    }, register) as unknown as F
-  nodeTest.describe = counted(describe as unknown as HookFn) as unknown as NodeTest['describe']
-  nodeTest.suite = counted(suite as unknown as HookFn) as unknown as NodeTest['suite']
   syncBuiltinESMExports()
 
   beforeEach((t: TestContext) => {

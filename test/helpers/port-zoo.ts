@@ -25,13 +25,17 @@ export interface PortedZoo {
 export function portZoo(format: 'esm' | 'cjs', shim: string): PortedZoo {
   const base = join(ROOT, '.scratch')
   mkdirSync(base, { recursive: true })
-  const dir = mkdtempSync(join(base, `zoo-${format}-`))
+  // Named `zoo` like the original: descriptions of its folder read the same.
+  const dir = join(mkdtempSync(join(base, `zoo-${format}-`)), 'zoo')
+  mkdirSync(dir)
   const ext = format === 'esm' ? '.mjs' : '.cjs'
   const name = (file: string): string => file.replace(/\.ts$/, ext)
   for (const file of readdirSync(ZOO).filter((f) => f.endsWith('.test.ts'))) {
     const shimSpecifier = JSON.stringify(`./${relative(dir, shim)}`)
     // The fixtures name themselves (`workers-fds.test.ts`): by the ported file's name.
     let source = readFileSync(join(ZOO, file), 'utf8').replace(/from 'vitest'/g, `from ${shimSpecifier}`).replace(/\.test\.ts\b/g, `.test${ext}`)
+    // TypeScript drops a comment after an opening brace: a site marker goes first on its line instead.
+    source = source.replace(/^(\s*)(\S.*?)\s*\/\/ (SITE:\S+)\s*$/gm, (_, indent: string, code: string, tag: string) => `${indent}/* // ${tag} */ ${code}`)
     if (format === 'cjs') source = source.replace(/import\.meta\.url/g, "require('node:url').pathToFileURL(__filename).href")
     const out = ts.transpileModule(source, {
       fileName: file,
