@@ -1,11 +1,10 @@
 // The leak zoo under node:test: `node --test --import leakguard/node-test` on the zoo's fixtures
 // (ported by test/helpers/port-zoo.ts), with the same verdicts as under Vitest (zoo.test.ts).
-import { execFile } from 'node:child_process'
 import { readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { dirname, join, relative } from 'node:path'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
-import type { Report } from 'leakguard'
 import { portZoo, type PortedZoo } from './helpers/port-zoo.js'
+import { runNodeTest, type NodeTestOutcome, type NodeTestRun } from './helpers/run-node-test.js'
 import { ROOT, siteOf } from './helpers/run-vitest.js'
 import { CLEAN, LEAKS } from './helpers/zoo-cases.js'
 
@@ -16,48 +15,14 @@ const CONCURRENT = LEAKS.find((c) => c.file === 'concurrent.test.ts')!
 const TEST_LEAKS = LEAKS.filter((c) => c !== CONCURRENT)
 
 const SHIM = join(ROOT, 'test', 'fixtures', 'shims', 'node-test.mjs')
-const REPORTER = join(ROOT, 'test', 'fixtures', 'shims', 'node-test-reporter.mjs')
-
-export interface NodeTestOutcome {
-  readonly file: string
-  readonly name: string
-  readonly state: 'passed' | 'failed'
-  readonly error: string | null
-}
-
-export interface NodeTestRun {
-  readonly code: number | null
-  /** node --test's own stderr, then what the test files' processes wrote to theirs. */
-  readonly stderr: string
-  readonly outcomes: NodeTestOutcome[]
-  readonly report: Report | null
-}
-
-/** Runs `node --test` with leakguard in `cwd` on the given files. */
-export function runNodeTest(cwd: string, files: string[], extra: { args?: string[]; env?: Record<string, string> } = {}): Promise<NodeTestRun> {
-  const out = join(cwd, `outcomes-${Date.now()}.jsonl`)
-  const args = ['--import', 'leakguard/node-test', '--test', `--test-reporter=${REPORTER}`, `--test-reporter-destination=${out}`, ...(extra.args ?? []), ...files]
-  return new Promise((resolve) => {
-    execFile(process.execPath, args, { cwd, env: { ...process.env, ...extra.env }, timeout: 120_000 }, (error, _stdout, ownStderr) => {
-      /** The runner's own, then what the test files' processes wrote (the reporter relays it). */
-      let stderr = ownStderr
-      let outcomes: NodeTestOutcome[] = []
-      let report: Report | null = null
-      try {
-        const lines = readFileSync(out, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as NodeTestOutcome & { stderr?: string })
-        outcomes = lines.filter((l) => l.stderr === undefined)
-        stderr += lines.map((l) => l.stderr ?? '').join('')
-      } catch {}
-      try {
-        report = JSON.parse(readFileSync(join(cwd, '.leakguard', 'report.json'), 'utf8')) as Report
-      } catch {}
-      resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stderr, outcomes, report })
-    })
-  })
-}
 
 let zoo: PortedZoo
 let run: NodeTestRun
+
+/** The entry node:test adds for a test file whose process failed: named by its path (Node 24: relative). */
+function isFileEntry(o: NodeTestOutcome): boolean {
+  return o.name === o.file || o.file.endsWith(`/${o.name}`)
+}
 
 function outcome(file: string, name: string): NodeTestOutcome {
   const path = join(zoo.dir, zoo.name(file))
@@ -125,7 +90,7 @@ describe('node:test: the leak zoo', () => {
     expect(leaks[0]!.description).toMatch(/^HTTP server listening on 127\.0\.0\.1:\d+, created while concurrent tests ran \(concurrent > the leaky one, concurrent > a clean neighbour\)$/)
     expect(leaks[0]!.site).toContain(relative(zoo.dir, siteOf(join(zoo.dir, file), CONCURRENT.site!)))
     expect(outcome(CONCURRENT.file, 'concurrent > a clean neighbour').state).toBe('passed')
-    const failed = run.outcomes.find((o) => o.file === join(zoo.dir, file) && o.name === join(zoo.dir, file))
+    const failed = run.outcomes.find((o) => o.file === join(zoo.dir, file) && isFileEntry(o))
     expect(failed?.state ?? 'no entry for the file').toBe('failed')
   })
 
@@ -147,7 +112,7 @@ describe('node:test: the leak zoo', () => {
     expect(r.vitestVersion).toBe(process.versions.node)
     expect(r.leaks.filter((l) => l.test !== null)).toHaveLength(TEST_LEAKS.length)
     expect(r.leaks.filter((l) => l.test === null)).toHaveLength(3)
-    expect(r.totals.testsChecked).toBe(run.outcomes.filter((o) => !o.name.startsWith('/')).length)
+    expect(r.totals.testsChecked).toBe(run.outcomes.filter((o) => !isFileEntry(o)).length)
   })
 
   test('leaked processes were terminated: none is alive after the run', () => {

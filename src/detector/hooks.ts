@@ -278,7 +278,10 @@ function installFs(): void {
   const s = state()
   /** Open raw descriptors created in a bracket: fd → record. */
   const fds = s.fds
+  const { resolve } = process.getBuiltinModule('node:path')
+  const runners = (path: unknown): boolean => s.runnerFiles.size > 0 && s.runnerFiles.has(resolve(String(path)))
   const note = (fd: number, path: unknown, skip: Function) => {
+    if (runners(path)) return
     const rec = track('file-descriptor', {}, skip, { fd, path: String(path) })
     if (rec) fds.set(fd, rec)
   }
@@ -321,7 +324,7 @@ function installFs(): void {
     const streamStack = takeStreamStack(path)
     // The stack is taken now: in the callback it would only show Node's internals.
     const rec =
-      cbIndex === -1
+      cbIndex === -1 || runners(path)
         ? null
         : track('file-descriptor', {}, patchedOpen, { path: String(path), pending: true, stream: !!streamStack }, { stack: streamStack })
     if (rec) {

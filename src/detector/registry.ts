@@ -73,6 +73,8 @@ export interface DetectorState {
   markPrefix: string | null
   /** Resources a leakguard fixture owns and releases itself: never a test's leak. */
   readonly ignored: WeakSet<object>
+  /** Absolute paths of files the test runner writes in the test process (node:test's reporter destinations). */
+  readonly runnerFiles: Set<string>
   /** 'other' resources already blamed on tests of the current file, by type. */
   reportedOther: Map<string, number> | null
   /** Our wrappers of setTimeout and setInterval, for each realm's globalThis (vm pools). */
@@ -108,6 +110,7 @@ export function state(): DetectorState {
       fds: new Map(),
       reportedOther: null,
       ignored: new WeakSet(),
+      runnerFiles: new Set(),
       markPrefix: null,
       timers: null,
       real: {

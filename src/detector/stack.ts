@@ -73,7 +73,9 @@ export function formatSite(frame: Frame | null): string | null {
   return frame ? `${frame.file}:${frame.line}:${frame.col}` : null
 }
 
-const RUNNER = /[\\/]node_modules[\\/](?:vitest|@vitest|tinypool|vite-node|tinyspy|birpc)[\\/]/
+// Vitest's packages, and node:test, whose runner is part of Node (its reporter's destination file,
+// opened in the test process with --test-isolation=none).
+const RUNNER = /[\\/]node_modules[\\/](?:vitest|@vitest|tinypool|vite-node|tinyspy|birpc)[\\/]|^node:internal\/test_runner\//
 
 /**
  * True when the stack shows the test runner and nothing outside Node internals, the runner and

@@ -11,7 +11,7 @@
 // inherits the flag and the environment; it runs no tests, and its parent is not `node --test`,
 // so it arms nothing.
 import { createRequire, syncBuiltinESMExports } from 'node:module'
-import { relative } from 'node:path'
+import { relative, resolve } from 'node:path'
 type NodeTest = typeof import('node:test')
 /** What the hooks receive: a test's context (its name, full name and, from Node 22, file). */
 interface TestContext {
@@ -20,6 +20,7 @@ interface TestContext {
   readonly filePath?: string
 }
 import type { ResolvedOptions } from '../detector/options.js'
+import { state } from '../detector/registry.js'
 import type { Leak } from '../detector/types.js'
 import { mergeRun, pruneRuns, runDirAt, writeFileResult } from '../reporters/run-dir.js'
 import { argsOf, hasProcfs, isAlive, startTimeOf } from '../shared/procfs.js'
@@ -92,8 +93,20 @@ async function runHooks(hooks: readonly HookFn[], ctx: unknown): Promise<unknown
   return first
 }
 
+/** Where node:test's reporters write (`--test-reporter-destination`), made absolute. */
+export function reporterFiles(execArgv: readonly string[], cwd: string): string[] {
+  const files: string[] = []
+  execArgv.forEach((a, i) => {
+    const value = a.startsWith('--test-reporter-destination=') ? a.slice(a.indexOf('=') + 1) : a === '--test-reporter-destination' ? execArgv[i + 1] : undefined
+    if (value && value !== 'stdout' && value !== 'stderr') files.push(resolve(cwd, value))
+  })
+  return files
+}
+
 function start(run: Run, options: ResolvedOptions, outputFile: string): void {
   arm('node-test')
+  // With every file in this process, node:test's reporters write from it too: their files are its own.
+  if (run.inProcess) for (const f of reporterFiles(process.execArgv, process.cwd())) state().runnerFiles.add(f)
   const root = process.cwd()
   const startedAt = new Date().toISOString()
   const file = openFile()
