@@ -239,8 +239,10 @@ export async function closeAndCollect(b: Bracket, opts: ResolvedOptions): Promis
  * whose test processes must end by themselves (node:test waits for each file's process to exit).
  */
 export function unrefLeftAlive(b: Bracket): void {
+  // A leaked server's accepted connections are part of its leak (reported once, with the server).
+  const servers = new Set(b.records.filter((r) => r.verdict).map((r) => r.ref))
   for (const rec of b.records) {
-    if (!rec.verdict) continue
+    if (!rec.verdict && !(rec.info.accepted && servers.has(rec.info.server as object))) continue
     const unref = (rec.ref as { unref?: unknown }).unref
     if (typeof unref === 'function') {
       try {
