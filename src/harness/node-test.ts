@@ -10,8 +10,17 @@
 // known to its test processes as their parent's pid and start time. A process that a test forks
 // inherits the flag and the environment; it runs no tests, and its parent is not `node --test`,
 // so it arms nothing.
-import { createRequire, syncBuiltinESMExports } from 'node:module'
+import { createRequire } from 'node:module'
 import { relative, resolve } from 'node:path'
+import type { ResolvedOptions } from '../detector/options.js'
+import { state } from '../detector/registry.js'
+import type { Leak } from '../detector/types.js'
+import { mergeRun, pruneRuns, runDirAt, writeFileResult } from '../reporters/run-dir.js'
+import { argsOf, hasProcfs, isAlive, startTimeOf } from '../shared/procfs.js'
+import { ConfigError, readConfigFile } from './config-file.js'
+import { arm, collect, leakError, letGo, openFile, openTest, type Bracket } from './core.js'
+import { disabledByEnv } from './env.js'
+
 type NodeTest = typeof import('node:test')
 /** What the hooks receive: a test's context (its name, full name and, from Node 22, file). */
 interface TestContext {
@@ -19,14 +28,6 @@ interface TestContext {
   readonly fullName?: string
   readonly filePath?: string
 }
-import type { ResolvedOptions } from '../detector/options.js'
-import { state } from '../detector/registry.js'
-import type { Leak } from '../detector/types.js'
-import { mergeRun, pruneRuns, runDirAt, writeFileResult } from '../reporters/run-dir.js'
-import { argsOf, hasProcfs, isAlive, startTimeOf } from '../shared/procfs.js'
-import { ConfigError, readConfigFile } from './config-file.js'
-import { arm, collect, contextStorage, leakError, letGo, openFile, openTest, type Bracket } from './core.js'
-import { disabledByEnv } from './env.js'
 
 interface Run {
   readonly id: string
@@ -125,8 +126,9 @@ function start(run: Run, options: ResolvedOptions, outputFile: string): void {
   // node:test runs hooks of one level in the order they were added, so the file's own root-level
   // after and afterEach hooks would run after leakguard's. They are taken over instead, and run
   // first by leakguard's: the brackets close after every hook of the file, as under Vitest.
-  // node:test's ES facade takes the functions when it is first imported, which is after this
-  // (leakguard imports node:test only through require); syncBuiltinESMExports does not reach it.
+  // node:test's ES module takes the functions when it is first imported, which is after this
+  // (leakguard loads node:test only through require); syncBuiltinESMExports does not reach one
+  // made before.
   const nodeTest = createRequire(import.meta.url)('node:test') as Record<string, HookFn> & NodeTest
   const { after, afterEach, beforeEach } = nodeTest
   const rootAfter: HookFn[] = []
@@ -143,7 +145,6 @@ function start(run: Run, options: ResolvedOptions, outputFile: string): void {
     if (atRoot() && typeof fn === 'function') return void rootAfterEach.push(fn)
     return afterEach.call(this, fn, ...(rest as []))
   } as NodeTest['afterEach']
-  syncBuiltinESMExports()
 
   beforeEach((t: TestContext) => {
     const name = fullName(t)
@@ -224,4 +225,3 @@ if (run) {
   if (config) start(run, config.options, config.outputFile)
 }
 
-export { contextStorage }
