@@ -34,12 +34,16 @@ export function openTest(name: string, parent: Bracket | null = null): Bracket {
 
 const NONE: readonly Leak[] = []
 
+/** Closes the bracket when nothing was left over (the common case) and says so; else leaves it open for `collect`. */
+export function closeIfClean(b: Bracket): boolean {
+  if (!isClean(b)) return false
+  closeBracket(b)
+  return true
+}
+
 /** Closes a bracket: what it leaked, decided on the spot in the common case (nothing). */
 export async function collect(b: Bracket, options: ResolvedOptions): Promise<readonly Leak[]> {
-  if (isClean(b)) {
-    closeBracket(b)
-    return NONE
-  }
+  if (closeIfClean(b)) return NONE
   const { closeAndCollect } = await import('../detector/detect.js')
   return closeAndCollect(b, options)
 }

@@ -18,7 +18,7 @@ import type { Leak } from '../detector/types.js'
 import { mergeRun, pruneRuns, runDirAt, writeFileResult } from '../reporters/run-dir.js'
 import { argsOf, hasProcfs, isAlive, startTimeOf } from '../shared/procfs.js'
 import { ConfigError, readConfigFile } from './config-file.js'
-import { arm, collect, leakError, letGo, openFile, openTest, type Bracket } from './core.js'
+import { arm, closeIfClean, collect, leakError, letGo, openFile, openTest, type Bracket } from './core.js'
 import { disabledByEnv } from './env.js'
 
 type NodeTest = typeof import('node:test')
@@ -154,17 +154,10 @@ function start(run: Run, options: ResolvedOptions, outputFile: string): void {
     open.set(t, openTest(name, parent))
   })
 
-  afterEach(async (t: TestContext) => {
-    const failed = await runHooks(rootAfterEach, t)
-    const bracket = open.get(t)
-    if (!bracket) {
-      if (failed) throw failed
-      return
-    }
-    open.delete(t)
+  /** Closes a test's bracket after the file's root-level afterEach hooks (`failed`: their first error). */
+  const closeTest = async (t: TestContext, bracket: Bracket, failed: unknown): Promise<void> => {
     const leaks = await collect(bracket, options)
     const record = recordFor(fileOf(t))
-    record.testsChecked++
     // Reported or allowed, what the test left can no longer hold its file's process open.
     await letGo(bracket)
     for (const leak of leaks) {
@@ -174,6 +167,23 @@ function start(run: Run, options: ResolvedOptions, outputFile: string): void {
     if (failed) throw failed
     const error = await leakError(leaks, 'test', options)
     if (error) throw error
+  }
+
+  // Not an async function: a clean test with no root-level afterEach of the file's is closed on
+  // the spot, without a promise (two hooks a test is most of what leakguard costs here).
+  afterEach((t: TestContext) => {
+    const bracket = open.get(t)
+    if (bracket) {
+      open.delete(t)
+      recordFor(fileOf(t)).testsChecked++
+    }
+    if (rootAfterEach.length > 0) {
+      return runHooks(rootAfterEach, t).then((failed) => {
+        if (bracket) return closeTest(t, bracket, failed)
+        if (failed) throw failed
+      })
+    }
+    if (bracket && !closeIfClean(bracket)) return closeTest(t, bracket, null)
   })
 
   after(async () => {
