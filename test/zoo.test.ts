@@ -3,7 +3,7 @@ import { beforeAll, describe, expect, test } from 'vitest'
 import { join, relative } from 'node:path'
 import { readFileSync } from 'node:fs'
 import { HARNESS_RUNS, harnessOptions, runFixtures, siteOf, type FixtureRun, type TestOutcome } from './helpers/run-vitest.js'
-import { CLEAN, LEAKS } from './helpers/zoo-cases.js'
+import { CLEAN, LEAKS, processState } from './helpers/zoo-cases.js'
 
 const ZOO = join(import.meta.dirname, 'fixtures', 'zoo')
 const allowLine = readFileSync(join(ZOO, 'allow.test.ts'), 'utf8').split('\n').findIndex((l) => l.includes('allowed-by-config')) + 1
@@ -101,15 +101,7 @@ describe.each(HARNESS_RUNS)('$pool pool, $harness harness', ({ pool, harness }) 
     test('leaked processes were terminated: none is alive after the run', () => {
       const pids = run.report.leaks.filter((l) => l.kind === 'child-process').map((l) => Number(l.details.pid))
       expect(pids).toHaveLength(3)
-      for (const pid of pids) {
-        let state = 'gone'
-        try {
-          const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-          // A zombie has exited; only its exit status is left for a parent to collect.
-          state = stat.charAt(stat.lastIndexOf(')') + 2) === 'Z' ? 'gone' : stat
-        } catch {}
-        expect(state, `process ${pid}`).toBe('gone')
-      }
+      for (const pid of pids) expect(processState(pid), `process ${pid}`).toBe('gone')
     })
   })
 })

@@ -4,6 +4,7 @@
 // copies loaded in each test file's vm context (a fresh globalThis per file; `process` is the
 // thread's own there too).
 import type { AsyncLocalStorage } from 'node:async_hooks'
+import { threadProcess } from '../shared/thread-process.js'
 import { captureStack, type StackHolder } from './stack.js'
 import type { LeakKind } from './types.js'
 
@@ -88,9 +89,12 @@ export interface DetectorState {
 }
 
 const KEY = Symbol.for('leakguard.detector.state')
+// On the thread's process, not the one a test file sees (Jest's copy, new for every file): state
+// kept there would not outlive the file, and every file would patch the builtins again.
+const host = threadProcess() as unknown as Record<symbol, DetectorState | undefined>
 
 export function state(): DetectorState {
-  const g = process as unknown as Record<symbol, DetectorState | undefined>
+  const g = host
   let s = g[KEY]
   if (!s) {
     s = {

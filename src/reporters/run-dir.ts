@@ -5,6 +5,7 @@
 import { closeSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { join, relative } from 'node:path'
 import type { Leak } from '../detector/types.js'
+import { threadProcess } from '../shared/thread-process.js'
 import { assembleReport, toReportLeak, writeFileAtomic, writeReport, type FileLeaks, type Report, type RunInfo } from './schema.js'
 
 export const RUN_DIR_ENV = 'LEAKGUARD_RUN_DIR'
@@ -36,10 +37,13 @@ export function runDirFromEnv(env: NodeJS.ProcessEnv = process.env): string | nu
   return dir ? dir : null
 }
 
-let written = 0
+// Counted on the thread's process object: Jest evaluates this module again for every test file.
+const WRITTEN = Symbol.for('leakguard.runDir.written')
 /** Writes one file's result into the run's folder (whole or not at all). */
 export function writeFileResult(dir: string, result: FileResult): void {
-  writeFileAtomic(join(dir, `${process.pid}-${++written}.json`), JSON.stringify(result))
+  const thread = threadProcess() as unknown as Record<symbol, number | undefined>
+  const n = (thread[WRITTEN] = (thread[WRITTEN] ?? 0) + 1)
+  writeFileAtomic(join(dir, `${process.pid}-${n}.json`), JSON.stringify(result))
 }
 
 /** Every result written so far; a file that cannot be read or parsed is skipped and named in `skipped`. */

@@ -21,8 +21,9 @@ export interface PortedZoo {
 /**
  * Ports every `*.test.ts` of the zoo into a new folder under `.scratch/`.
  * `esm`: `.test.mjs` files; `cjs`: `.test.cjs` files, with `import.meta.url` rewritten for CommonJS.
+ * `leakguard`: the specifier test files import `allowLeaks()` from (Jest's is `leakguard/jest`).
  */
-export function portZoo(format: 'esm' | 'cjs', shim: string): PortedZoo {
+export function portZoo(format: 'esm' | 'cjs', shim: string, options: { leakguard?: string } = {}): PortedZoo {
   const base = join(ROOT, '.scratch')
   mkdirSync(base, { recursive: true })
   // Named `zoo` like the original: descriptions of its folder read the same.
@@ -37,6 +38,7 @@ export function portZoo(format: 'esm' | 'cjs', shim: string): PortedZoo {
     // TypeScript drops a comment after an opening brace: a site marker goes first on its line instead.
     source = source.replace(/^(\s*)(\S.*?)\s*\/\/ (SITE:\S+)\s*$/gm, (_, indent: string, code: string, tag: string) => `${indent}/* // ${tag} */ ${code}`)
     if (format === 'cjs') source = source.replace(/import\.meta\.url/g, "require('node:url').pathToFileURL(__filename).href")
+    if (options.leakguard) source = source.replace(/from 'leakguard'/g, `from ${JSON.stringify(options.leakguard)}`)
     const out = ts.transpileModule(source, {
       fileName: file,
       compilerOptions: {

@@ -1,6 +1,18 @@
 // The leak zoo's verdicts (test/fixtures/zoo): every kind of leak, and every case that is not one.
 // The same list holds under every test runner: Vitest (zoo.test.ts), node:test and Jest.
 
+import { readFileSync } from 'node:fs'
+
+/** 'gone' when the process has exited (a zombie has: only its exit status is left), else its /proc stat line. */
+export function processState(pid: number): string {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    return stat.charAt(stat.lastIndexOf(')') + 2) === 'Z' ? 'gone' : stat
+  } catch {
+    return 'gone'
+  }
+}
+
 export interface LeakCase {
   readonly file: string
   readonly test: string
