@@ -47,3 +47,35 @@ for (const [entry, lazy] of ENTRIES) {
   // tsc's source map describes the file this step replaced.
   rmSync(`${entry}.map`, { force: true })
 }
+
+// Jest loads its setup files, and what test files import, with its own require, inside each test
+// file's vm context, where a dynamic import() fails: the Jest entry is one CommonJS file with the
+// whole detector in it (and get-port, which is ESM only). Kept in dist/harness/, so that the
+// detector tells its own frames from the user's as it does for the files tsc wrote. The reporter
+// runs in Jest's main process, which loads reporters with require too.
+const CJS = [
+  [join(DIST, 'jest.js'), join(DIST, 'harness', 'jest.cjs'), new Set(['supertest'])],
+  [join(DIST, 'jest-reporter.js'), join(DIST, 'reporters', 'jest-reporter.cjs'), new Set()],
+]
+for (const [input, file, external] of CJS) {
+  const bundle = await rolldown({
+    input,
+    platform: 'node',
+    external: (id) => external.has(id) || id.startsWith('node:'),
+    transform: { define: { 'import.meta.url': '__leakguardUrl' } },
+    onwarn(warning) {
+      throw new Error(`bundle-setup: ${warning.message}`)
+    },
+  })
+  try {
+    await bundle.write({
+      file,
+      format: 'cjs',
+      sourcemap: false,
+      codeSplitting: false,
+      banner: 'const __leakguardUrl = require("node:url").pathToFileURL(__filename).href;',
+    })
+  } finally {
+    await bundle.close()
+  }
+}

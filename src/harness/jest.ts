@@ -1,0 +1,299 @@
+// The Jest harness: `setupFilesAfterEnv: ['leakguard/jest']` brackets every test and every test
+// file with Jest's hooks (loading this module is the side effect), and writes what each file
+// leaked into the run's folder, where `leakguard/jest-reporter` reads it back.
+//
+// Jest loads this module inside each test file's vm context, through the file's own module
+// registry: it is evaluated once per test file, with that file's globals. The detector's state
+// lives on the thread's process (see registry.ts), so the builtins are patched once per process
+// and each file only patches its own globals (patchRealm, in openFile).
+//
+// The brackets. A test's opens in a beforeEach registered first (before every other beforeEach)
+// and closes in an afterEach that runs after every other one; the file's opens when this module
+// loads (before the test file does) and closes in an afterAll that runs after every other one.
+// Jest runs after-hooks in the order they were declared, so the setup file's would run first:
+// before the first test, leakguard's beforeAll moves its own hooks to the ends of the root block's
+// list, in jest-circus's state (the same in Jest 29 and 30). A concurrent test (`test.concurrent`)
+// runs its body inside its own bracket and async context, and the bracket closes with the body.
+import { state as detectorState, type Bracket } from '../detector/registry.js'
+import type { ResolvedOptions } from '../detector/options.js'
+import type { Leak } from '../detector/types.js'
+import { runDirFromEnv, writeFileResult } from '../reporters/run-dir.js'
+import { readConfigFile } from './config-file.js'
+import { arm, collect, contextStorage, leakError, openFile, openTest } from './core.js'
+import { disabledByEnv } from './env.js'
+import { threadProcess } from '../shared/thread-process.js'
+
+type AnyFn = (...args: any[]) => any
+type Hook = (fn: AnyFn, timeout?: number) => void
+
+interface CircusHook {
+  readonly type: string
+  readonly fn: AnyFn
+  readonly timeout?: number
+  readonly asyncError?: Error
+  readonly seenDone?: boolean
+}
+
+/** What a hook runs, as jest-circus keeps it (Jest 29 and 30). */
+function hookContents(h: CircusHook): Partial<CircusHook> {
+  return { fn: h.fn, timeout: h.timeout, asyncError: h.asyncError, seenDone: h.seenDone }
+}
+interface CircusBlock {
+  readonly type: 'describeBlock'
+  readonly name: string
+  readonly parent?: CircusBlock
+  readonly children: (CircusBlock | CircusTest)[]
+  readonly hooks: CircusHook[]
+}
+interface CircusTest {
+  readonly type: 'test'
+  readonly name: string
+  readonly parent: CircusBlock
+  readonly concurrent?: boolean
+  fn?: AnyFn
+}
+interface CircusState {
+  readonly rootDescribeBlock: CircusBlock
+  readonly currentlyRunningTest: CircusTest | null
+}
+
+/** jest-circus keeps its state on the context's global under a symbol of its own (not registered). */
+function circusState(): CircusState | null {
+  const g = globalThis as unknown as Record<symbol, CircusState | undefined>
+  for (const sym of Object.getOwnPropertySymbols(g)) {
+    if (sym.description === 'JEST_STATE_SYMBOL') return g[sym] ?? null
+  }
+  return null
+}
+
+/** The test's full name as Vitest writes it: describe blocks joined with ` > `. */
+function fullName(test: CircusTest): string {
+  const names = [test.name]
+  for (let b: CircusBlock | undefined = test.parent; b?.parent; b = b.parent) names.unshift(b.name)
+  return names.join(' > ')
+}
+
+/** Options from leakguard.config.json, read once per process. */
+const OPTIONS = Symbol.for('leakguard.jest.options')
+function readOptions(): ResolvedOptions {
+  const thread = threadProcess() as unknown as Record<symbol, ResolvedOptions | undefined>
+  return (thread[OPTIONS] ??= readConfigFile(process.cwd()).options)
+}
+
+/**
+ * Leakguard's own hooks run with this timeout, which Jest enforces with a timer that is active
+ * while they run: the closing hook forgets that one timer (the runner's, not the test's).
+ */
+const HOOK_TIMEOUT = 120_017
+
+function forgetHookTimer(b: Bracket): void {
+  const last = b.records.at(-1)
+  if (last?.kind === 'timer' && last.info.delay === HOOK_TIMEOUT) b.records.pop()
+}
+
+function install(options: ResolvedOptions): void {
+  const g = globalThis as unknown as Record<string, Hook>
+  const { beforeAll, beforeEach, afterEach, afterAll } = g
+  const file = openFile()
+  patchFileRealm()
+  const found: { test: string | null; leak: Leak }[] = []
+  const tests = new WeakMap<CircusTest, Bracket>()
+  let testsChecked = 0
+
+  /** Closes a test's bracket: the error that fails the test, or null. */
+  const closeTest = async (test: CircusTest, b: Bracket): Promise<Error | null> => {
+    tests.delete(test)
+    testsChecked++
+    const name = b.name ?? test.name
+    const leaks = await collect(b, options)
+    for (const leak of leaks) found.push({ test: name, leak })
+    return leakError(leaks, 'test', options)
+  }
+
+  /** A concurrent test's body, in its own bracket and async context. */
+  const wrapConcurrent = (test: CircusTest): void => {
+    const fn = test.fn
+    // A body that takes `done` is left alone: Jest reads its parameter count.
+    if (typeof fn !== 'function' || fn.length > 0) return
+    test.fn = function (this: unknown) {
+      const b = openTest(fullName(test))
+      tests.set(test, b)
+      return contextStorage().run(b, async () => {
+        let failure: { error: unknown } | null = null
+        try {
+          await fn.call(this)
+        } catch (error) {
+          failure = { error }
+        }
+        const leaked = await closeTest(test, b)
+        if (failure) throw failure.error
+        if (leaked) throw leaked
+      })
+    }
+  }
+
+  async function closeFile(): Promise<void> {
+    forgetHookTimer(file)
+    const leaks = await collect(file, options)
+    const dir = runDirFromEnv()
+    const path = (g.expect as unknown as { getState(): { testPath?: string } } | undefined)?.getState().testPath
+    if (dir && path) {
+      writeFileResult(dir, { file: path, testsChecked, leaks: [...leaks.map((leak) => ({ test: null, leak })), ...found] })
+    }
+    const error = await leakError(leaks, 'file', options)
+    if (error) throw error
+  }
+
+  const ours = new Set<AnyFn>()
+  const own = (fn: AnyFn): AnyFn => (ours.add(fn), fn)
+
+  beforeAll(
+    own(function leakguardOrder() {
+      const root = circusState()?.rootDescribeBlock
+      if (!root) return
+      // Every hook is declared by now (Jest refuses new ones once tests run): leakguard's
+      // beforeEach goes first, its afterEach and afterAll last.
+      // The root's afterAll hooks were listed, in this order, before the first beforeAll ran.
+      const afterAlls = root.hooks.filter((h) => h.type === 'afterAll')
+      const mine = root.hooks.filter((h) => ours.has(h.fn))
+      const others = root.hooks.filter((h) => !ours.has(h.fn))
+      const first = mine.filter((h) => h.type === 'beforeAll' || h.type === 'beforeEach')
+      const last = mine.filter((h) => h.type === 'afterEach' || h.type === 'afterAll')
+      root.hooks.splice(0, root.hooks.length, ...first, ...others, ...last)
+      // Their contents move instead: leakguard's to the last of them.
+      const at = afterAlls.findIndex((h) => h.fn === closeFile)
+      if (at !== -1) {
+        const contents = afterAlls.map(hookContents)
+        const [moved] = contents.splice(at, 1)
+        contents.push(moved!)
+        afterAlls.forEach((h, i) => Object.assign(h, contents[i]))
+      }
+      const visit = (block: CircusBlock): void => {
+        for (const child of block.children) {
+          if (child.type === 'describeBlock') visit(child)
+          else if (child.concurrent) wrapConcurrent(child)
+        }
+      }
+      visit(root)
+    }),
+    HOOK_TIMEOUT,
+  )
+
+  beforeEach(
+    own(function leakguardOpenTest() {
+      const test = circusState()?.currentlyRunningTest
+      if (!test || test.concurrent) return
+      tests.set(test, openTest(fullName(test)))
+    }),
+    HOOK_TIMEOUT,
+  )
+
+  afterEach(
+    own(async function leakguardCloseTest() {
+      const test = circusState()?.currentlyRunningTest
+      const b = test && !test.concurrent ? tests.get(test) : undefined
+      if (!test || !b) return
+      forgetHookTimer(b)
+      const error = await closeTest(test, b)
+      if (error) throw error
+    }),
+    HOOK_TIMEOUT,
+  )
+
+  afterAll(own(closeFile), HOOK_TIMEOUT)
+}
+
+/**
+ * Jest 30 clears what a test file set on its global once the file is done (`globalsCleanup`),
+ * property by property: leakguard's setTimeout and setInterval, which every file's global gets,
+ * are marked as Jest's own globals are, so that later files find them whole.
+ */
+function protectTimers(): void {
+  const timers = detectorState().timers
+  if (!timers) return
+  for (const fn of [timers.setTimeout, timers.setInterval]) {
+    if (!Object.prototype.hasOwnProperty.call(fn, JEST_PROTECT)) Object.defineProperty(fn, JEST_PROTECT, { value: [] })
+  }
+}
+const JEST_PROTECT = Symbol.for('$$jest-protect-from-deletion')
+
+/** How many DOM window timer calls are in progress in this thread (shared by every test file). */
+const DOM_CALLS = Symbol.for('leakguard.jest.domCalls')
+function domCalls(): { n: number } {
+  const thread = threadProcess() as unknown as Record<symbol, { n: number } | undefined>
+  return (thread[DOM_CALLS] ??= { n: 0 })
+}
+
+/**
+ * The host realm (outside the test files' vm contexts) is Jest's own: its reporters set timers
+ * there while a test runs in band. Only a DOM window's timers (jsdom calls the host's setTimeout
+ * underneath) are the test's: the host's setTimeout and setInterval track a timer only then.
+ */
+function quietHostRealm(): void {
+  const t = detectorState().timers
+  if (!t) return
+  const host = process.getBuiltinModule('node:vm').runInThisContext('globalThis') as Record<string, AnyFn>
+  const calls = domCalls()
+  const pairs = [['setTimeout', t.setTimeout, t.originals[0]], ['setInterval', t.setInterval, t.originals[1]]] as const
+  for (const [name, tracked, original] of pairs) {
+    if (host[name] !== tracked || !original) continue
+    const quiet = function (this: unknown, ...args: unknown[]) {
+      return (calls.n > 0 ? tracked : original).apply(this, args)
+    }
+    Object.defineProperty(quiet, 'name', { value: name })
+    Object.defineProperty(quiet, QUIET, { value: tracked })
+    Object.defineProperty(quiet, JEST_PROTECT, { value: [] })
+    host[name] = quiet
+  }
+}
+
+const QUIET = Symbol.for('leakguard.jest.quiet')
+
+/**
+ * This file's own timers: Jest gives a file's global the host's setTimeout (leakguard's quiet
+ * one, from the second file on): the file's are tracked. A DOM window's count their calls.
+ */
+function patchFileRealm(): void {
+  const g = globalThis as unknown as Record<string, AnyFn & { [QUIET]?: AnyFn }>
+  for (const name of ['setTimeout', 'setInterval']) {
+    const tracked = g[name]?.[QUIET]
+    if (tracked) g[name] = tracked
+  }
+  const w = (globalThis as unknown as { window?: Record<string, AnyFn> }).window
+  if (!w) return
+  const calls = domCalls()
+  for (const name of ['setTimeout', 'setInterval']) {
+    const fn = w[name]
+    if (typeof fn !== 'function') continue
+    const counted = function (this: unknown, ...args: unknown[]) {
+      calls.n++
+      try {
+        return fn.apply(this, args)
+      } finally {
+        calls.n--
+      }
+    }
+    Object.defineProperty(counted, 'name', { value: name })
+    w[name] = counted
+  }
+}
+
+/** Bad config: an error whose stack is its one line (Jest prints an error's stack). */
+function oneLine(e: Error): Error {
+  e.stack = e.message
+  return e
+}
+
+if (!disabledByEnv()) {
+  let options: ResolvedOptions
+  try {
+    options = readOptions()
+  } catch (e) {
+    throw (e as Error).name === 'ConfigError' ? oneLine(e as Error) : e
+  }
+  arm('jest')
+  protectTimers()
+  quietHostRealm()
+  install(options)
+}
+

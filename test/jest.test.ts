@@ -1,0 +1,195 @@
+// The leak zoo under Jest: every fixture of test/fixtures/zoo, ported to CommonJS with its `vitest`
+// import pointed at a shim over Jest's globals, run by Jest as a child process with leakguard wired
+// as the README says (setupFilesAfterEnv and reporters). The same verdicts as under Vitest, in
+// workers and in band; a subset under jsdom; the report and a gate run on it; bad config; useServer.
+import { beforeAll, describe, expect, test } from 'vitest'
+import { spawnSync } from 'node:child_process'
+import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { portZoo, type PortedZoo } from './helpers/port-zoo.js'
+import { runJest, type JestRun } from './helpers/run-jest.js'
+import { ROOT } from './helpers/run-vitest.js'
+import { CLEAN, LEAKS, processState } from './helpers/zoo-cases.js'
+
+const SHIM = join(ROOT, 'test', 'fixtures', 'shims', 'jest.cjs')
+// CI's Node 24 stage puts its node first on PATH: Jest runs on the node that runs this suite.
+const node = process.execPath
+
+/** `file:line:` of a `SITE:name` marker in a ported file (the port keeps the markers, not the lines). */
+function siteIn(zoo: PortedZoo, file: string, name: string): string {
+  const ported = zoo.name(file)
+  const at = readFileSync(join(zoo.dir, ported), 'utf8').split('\n').findIndex((l) => l.includes(`/* SITE:${name} */`))
+  if (at === -1) throw new Error(`no SITE:${name} marker in ${ported}`)
+  return `${ported}:${at + 1}:`
+}
+
+/** A description pattern written for the zoo's `.ts` files, for the ported ones. */
+function ported(re: RegExp): RegExp {
+  const source = re.source.split('\\.test\\.ts').join('\\.test\\.cjs').split('zoo\\/?$').join('zoo-cjs-[^/]+\\/?$')
+  return new RegExp(source, re.flags)
+}
+
+function portWithConfig(): PortedZoo {
+  const zoo = portZoo('cjs', SHIM, { leakguard: 'leakguard/jest' })
+  const lines = readFileSync(join(zoo.dir, zoo.name('allow.test.ts')), 'utf8').split('\n')
+  const line = lines.findIndex((l) => l.includes('allowed-by-config')) + 1
+  writeFileSync(
+    join(zoo.dir, 'leakguard.config.json'),
+    JSON.stringify({ allow: [{ kind: 'timer', site: { source: `allow\\.test\\.cjs:${line}:` } }] }),
+  )
+  return zoo
+}
+
+const MODES = [
+  { mode: 'workers', args: ['--maxWorkers=2'] },
+  { mode: 'in band', args: ['--runInBand'] },
+] as const
+
+describe.each(MODES)('Jest, $mode', ({ args }) => {
+  let zoo: PortedZoo
+  let run: JestRun
+  beforeAll(async () => {
+    zoo = portWithConfig()
+    // Leaking tests keep an in-band Jest alive (its own "did not exit" warning): --forceExit.
+    run = await runJest(zoo.dir, { args: [...args, '--forceExit'], env: { ZOO_HARNESS: 'jest' }, node })
+  }, 120_000)
+
+  const outcome = (file: string, name: string) => {
+    const o = run.tests.get(`${zoo.name(file)} > ${name}`)
+    if (!o) throw new Error(`no test "${name}" in ${file}; have: ${[...run.tests.keys()].join(', ')}\n${run.output}`)
+    return o
+  }
+  const reported = (file: string, name: string | null) => run.report!.leaks.filter((l) => l.file === zoo.name(file) && l.test === name)
+
+  test.each(LEAKS)('leak: $file > $test', (c) => {
+    const o = outcome(c.file, c.test)
+    expect(o.state).toBe('failed')
+    const leaks = reported(c.file, c.test)
+    expect(leaks).toHaveLength(1)
+    const leak = leaks[0]!
+    expect(leak.kind).toBe(c.kind)
+    expect(leak.description).toMatch(ported(c.description))
+    expect(leak.hint).toMatch(c.hint)
+    if (c.site === null) expect(leak.site).toBeNull()
+    else expect(`${leak.site}`).toContain(siteIn(zoo, c.file, c.site))
+    // The failure message names the resource, where it was created and the fix, as under Vitest.
+    expect(o.errors).toHaveLength(1)
+    expect(o.errors[0]).toMatch(/^LeakError: 1 resource leaked by this test:/)
+    expect(o.errors[0]).toContain(leak.description)
+    expect(o.errors[0]).toContain(leak.hint)
+    if (c.site !== null) expect(o.errors[0]).toContain(`created at ${siteIn(zoo, c.file, c.site)}`)
+    expect(o.errors[0]).toContain(`allowLeaks('${c.kind}')`)
+  })
+
+  test.each(CLEAN)('not a leak: %s > %s', (file, name) => {
+    const o = outcome(file, name)
+    expect(o.errors).toEqual([])
+    expect(o.state).toBe('passed')
+    expect(reported(file, name)).toEqual([])
+  })
+
+  test('module scope and beforeAll leaks fail the file, test leaks are not repeated', () => {
+    const leaks = reported('file-level.test.ts', null)
+    expect(leaks.map((l) => `${l.kind} ${l.site}`)).toEqual(
+      expect.arrayContaining([
+        expect.stringContaining(`timer ${siteIn(zoo, 'file-level.test.ts', 'module-interval')}`),
+        expect.stringContaining(`server ${siteIn(zoo, 'file-level.test.ts', 'beforeall-server')}`),
+      ]),
+    )
+    expect(leaks).toHaveLength(2)
+    expect(run.files.get(zoo.name('file-level.test.ts'))).toMatch(/2 resources leaked by this file outside its tests/)
+    const others = run.report!.leaks.filter((l) => l.test === null && l.file !== zoo.name('file-level.test.ts'))
+    expect(others).toEqual([])
+  })
+
+  test('report.json: one report for the run, every leak once', () => {
+    const report = run.report!
+    expect(report.schemaVersion).toBe(1)
+    expect(report.runner).toBe('jest')
+    expect(report.vitestVersion).toBe(JSON.parse(readFileSync(join(ROOT, 'node_modules', 'jest', 'package.json'), 'utf8')).version)
+    expect(report.leaks.filter((l) => l.test !== null)).toHaveLength(LEAKS.length)
+    expect(report.totals.testsChecked).toBe(LEAKS.length + CLEAN.length)
+    // eslint-disable-next-line no-control-regex
+    expect(run.output.replace(/\x1b\[[0-9;]*m/g, '')).toMatch(/Leaks\s+\d+ in \d+ tests \(\d+ files\)/)
+  })
+
+  test('leaked processes were terminated: none is alive after the run', () => {
+    const pids = run.report!.leaks.filter((l) => l.kind === 'child-process').map((l) => Number(l.details.pid))
+    expect(pids).toHaveLength(3)
+    for (const pid of pids) expect(processState(pid), `process ${pid}`).toBe('gone')
+  })
+
+  test('leakguard gate reads the report: new leaks exit 1, a baseline of them exits 0', () => {
+    const gate = (...extra: string[]) =>
+      spawnSync(node, [join(ROOT, 'bin', 'leakguard.mjs'), 'gate', ...extra], { cwd: zoo.dir, encoding: 'utf8' })
+    expect(gate().status).toBe(1)
+    expect(gate('--update-baseline').status).toBe(0)
+    expect(gate().status).toBe(0)
+  })
+})
+
+describe('Jest, jsdom environment', () => {
+  let run: JestRun
+  let zoo: PortedZoo
+  beforeAll(async () => {
+    zoo = portWithConfig()
+    run = await runJest(zoo.dir, {
+      config: { testEnvironment: 'jsdom', testMatch: ['**/timers.test.cjs', '**/harness.test.cjs'] },
+      args: ['--maxWorkers=2', '--forceExit'],
+      env: { ZOO_HARNESS: 'jest' },
+      node,
+    })
+  }, 180_000)
+
+  // jsdom's setTimeout returns a number: the zoo's unref'd timer has no unref() there.
+  test('the timer zoo has the same verdicts', () => {
+    const files = new Set(['timers.test.ts', 'harness.test.ts'])
+    for (const c of LEAKS.filter((l) => files.has(l.file))) {
+      expect(run.tests.get(`${zoo.name(c.file)} > ${c.test}`)?.state, c.test).toBe('failed')
+      const leaks = run.report!.leaks.filter((l) => l.file === zoo.name(c.file) && l.test === c.test)
+      expect(leaks.map((l) => l.kind), c.test).toEqual([c.kind])
+    }
+    for (const [file, name] of CLEAN.filter(([f, n]) => files.has(f) && !n.includes("unref'd"))) {
+      expect(run.tests.get(`${zoo.name(file)} > ${name}`)?.state, name).toBe('passed')
+    }
+  })
+
+  // Not working yet: a test that leaks `window.setInterval` under jsdom is caught, but closing its
+  // bracket can wait until leakguard's hook times out (120 s), seen under load in a workers run.
+  test.skip("a timer set through jsdom's window is the test's", async () => {
+    cpSync(join(ROOT, 'test', 'fixtures', 'jest', 'window-timer.test.cjs'), join(zoo.dir, 'window-timer.test.cjs'))
+    run = await runJest(zoo.dir, {
+      config: { testEnvironment: 'jsdom', testMatch: ['**/window-timer.test.cjs'] },
+      args: ['--maxWorkers=2', '--forceExit'],
+      node,
+    })
+    expect(run.tests.get('window-timer.test.cjs > leaks a window interval')?.state).toBe('failed')
+    const leaks = run.report!.leaks.filter((l) => l.file === 'window-timer.test.cjs')
+    expect(leaks.map((l) => [l.test, l.kind])).toEqual([['leaks a window interval', 'timer']])
+    expect(run.tests.get('window-timer.test.cjs > a cleared window timeout is not a leak')?.state).toBe('passed')
+  })
+})
+
+describe('Jest, set-up', () => {
+  test('a bad leakguard.config.json: one line naming the file and the fix, no stack', async () => {
+    const dir = mkdtempSync(join(ROOT, '.scratch', 'jest-config-'))
+    writeFileSync(join(dir, 'leakguard.config.json'), '{ "settleMs": -1 }')
+    writeFileSync(join(dir, 'one.test.cjs'), "test('runs', () => {})\n")
+    const run = await runJest(dir, { node })
+    expect(run.code).toBe(1)
+    const lines = run.output.split('\n').filter((l) => l.includes('leakguard.config.json'))
+    expect(lines.length).toBeGreaterThan(0)
+    for (const line of lines) expect(line.trim()).toMatch(/^leakguard: .*leakguard\.config\.json: .*settleMs/)
+    expect(run.output).not.toMatch(/^\s+at .*(config-file|jest\.cjs)/m)
+  }, 60_000)
+
+  test('useServer() from leakguard/jest: started before the tests, stopped after, no leak', async () => {
+    const dir = mkdtempSync(join(ROOT, '.scratch', 'jest-server-'))
+    cpSync(join(ROOT, 'test', 'fixtures', 'jest', 'server.test.cjs'), join(dir, 'server.test.cjs'))
+    const run = await runJest(dir, { node })
+    expect(run.tests.get('server.test.cjs > answers through the handle'), run.output).toEqual({ state: 'passed', errors: [] })
+    expect(run.tests.get('server.test.cjs > keeps its port between tests')?.state).toBe('passed')
+    expect(run.report!.leaks).toEqual([])
+    expect(run.code).toBe(0)
+  }, 60_000)
+})
