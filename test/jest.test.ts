@@ -5,30 +5,22 @@
 import { beforeAll, describe, expect, test } from 'vitest'
 import { spawnSync } from 'node:child_process'
 import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
-import { join } from 'node:path'
+import { join, relative } from 'node:path'
 import { portZoo, type PortedZoo } from './helpers/port-zoo.js'
 import { runJest, type JestRun } from './helpers/run-jest.js'
-import { ROOT } from './helpers/run-vitest.js'
+import { ROOT, siteOf } from './helpers/run-vitest.js'
 import { CLEAN, LEAKS, processState } from './helpers/zoo-cases.js'
 
 const SHIM = join(ROOT, 'test', 'fixtures', 'shims', 'jest.cjs')
 // CI's Node 24 stage puts its node first on PATH: Jest runs on the node that runs this suite.
 const node = process.execPath
 
-/** `file:line:` of a `SITE:name` marker in a ported file (the port keeps the markers, not the lines). */
+/** `file:line:` of a `SITE:name` marker in a ported file (the port keeps the markers, not the lines), relative to the zoo. */
 function siteIn(zoo: PortedZoo, file: string, name: string): string {
-  const ported = zoo.name(file)
-  const at = readFileSync(join(zoo.dir, ported), 'utf8').split('\n').findIndex((l) => l.includes(`/* SITE:${name} */`))
-  if (at === -1) throw new Error(`no SITE:${name} marker in ${ported}`)
-  return `${ported}:${at + 1}:`
+  return relative(zoo.dir, siteOf(join(zoo.dir, zoo.name(file)), name))
 }
 
 /** A description pattern written for the zoo's `.ts` files, for the ported ones. */
-function ported(re: RegExp): RegExp {
-  const source = re.source.split('\\.test\\.ts').join('\\.test\\.cjs').split('zoo\\/?$').join('zoo-cjs-[^/]+\\/?$')
-  return new RegExp(source, re.flags)
-}
-
 function portWithConfig(): PortedZoo {
   const zoo = portZoo('cjs', SHIM, { leakguard: 'leakguard/jest' })
   const lines = readFileSync(join(zoo.dir, zoo.name('allow.test.ts')), 'utf8').split('\n')
@@ -68,7 +60,7 @@ describe.each(MODES)('Jest, $mode', ({ args }) => {
     expect(leaks).toHaveLength(1)
     const leak = leaks[0]!
     expect(leak.kind).toBe(c.kind)
-    expect(leak.description).toMatch(ported(c.description))
+    expect(leak.description).toMatch(zoo.pattern(c.description))
     expect(leak.hint).toMatch(c.hint)
     if (c.site === null) expect(leak.site).toBeNull()
     else expect(`${leak.site}`).toContain(siteIn(zoo, c.file, c.site))
