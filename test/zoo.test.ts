@@ -34,6 +34,7 @@ const LEAKS: readonly LeakCase[] = [
   { file: 'processes.test.ts', test: 'leaks a child process', kind: 'child-process', site: 'child', description: /^child process \d+ \(sleep 30\)$/, hint: /child\.kill\(\)/ },
   { file: 'processes.test.ts', test: "leaks a detached, unref'd child", kind: 'child-process', site: 'detached', description: /^child process \d+ \(sleep 31\)$/, hint: /child\.kill\(\)/ },
   { file: 'processes.test.ts', test: 'leaks a grandchild whose parent exited', kind: 'child-process', site: 'grandchild', description: /^process \d+ \(sleep 32\), a descendant of child process \d+/, hint: /process\.kill\(-child\.pid\)/ },
+  { file: 'processes.test.ts', test: 'leaks a cluster worker', kind: 'child-process', site: 'cluster', description: /^cluster worker \d+ \(.*cluster-worker\.cjs/, hint: /cluster\.disconnect\(\)/ },
   { file: 'workers-fds.test.ts', test: 'leaks a worker thread', kind: 'worker', site: 'worker', description: /^worker thread \d+ \(setInterval/, hint: /worker\.terminate\(\)/ },
   { file: 'workers-fds.test.ts', test: 'leaks a file descriptor', kind: 'file-descriptor', site: 'fd', description: /^file descriptor \d+ open on .*workers-fds\.test\.ts$/, hint: /fs\.closeSync\(fd\)/ },
   { file: 'workers-fds.test.ts', test: 'leaks a FileHandle', kind: 'file-descriptor', site: 'filehandle', description: /^FileHandle \(fd \d+\) open on .*workers-fds\.test\.ts$/, hint: /handle\.close\(\)/ },
@@ -64,6 +65,7 @@ const CLEAN: readonly [string, string][] = [
   ['sockets.test.ts', 'a socket ended at the last moment is not a leak'],
   ['processes.test.ts', 'a child that was stopped is not a leak'],
   ['processes.test.ts', 'a child that finished is not a leak'],
+  ['processes.test.ts', 'a cluster that was disconnected and awaited is not a leak'],
   ['workers-fds.test.ts', 'a terminated worker is not a leak'],
   ['workers-fds.test.ts', 'a closed descriptor is not a leak'],
   ['workers-fds.test.ts', 'a directory read to the end is not a leak'],
@@ -176,7 +178,7 @@ describe.each(HARNESS_RUNS)('$pool pool, $harness harness', ({ pool, harness }) 
   describe('processes', () => {
     test('leaked processes were terminated: none is alive after the run', () => {
       const pids = run.report.leaks.filter((l) => l.kind === 'child-process').map((l) => Number(l.details.pid))
-      expect(pids).toHaveLength(3)
+      expect(pids).toHaveLength(4)
       for (const pid of pids) {
         let state = 'gone'
         try {
