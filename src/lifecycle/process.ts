@@ -324,6 +324,8 @@ export function createLifecycle(options: LifecycleOptions = {}): Lifecycle {
     if (clusterWorker) {
       process.on('message', onPrimaryMessage)
       process.on('disconnect', onDisconnect)
+      // The primary may have stopped while this worker was still starting, before anyone listened.
+      if (!process.connected) onDisconnect()
     }
     // A close started by code (not by a signal) is bounded by the same deadline.
     onCloseStarted = armDeadline

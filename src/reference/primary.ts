@@ -22,15 +22,15 @@ export async function runReferencePrimary(config: ReferenceConfig, options: Refe
   lifecycle.handleSignals({ timeout: config.clusterTimeoutMs + 3_000 })
   closeWhenParentGoes(lifecycle, log)
 
-  // Once the ports are known, a respawned worker binds the same ones, even if every worker had died meanwhile.
-  let pinned: Record<string, string> = {}
+  // A respawned worker listens with the same PORT (0 included) as the others: Node's cluster module hands it the
+  // primary's existing listener, so it joins the same ports. (Had every worker died, port 0 would pick new ones.)
   const primary = createClusterPrimary({
     workers: config.workers,
     listeners: LISTENERS.length,
     timeout: config.clusterTimeoutMs,
     lifecycle,
     logger,
-    env: (slot) => ({ ...pinned, CLUSTER_IGNORE_DISCONNECT: config.clusterIgnoreDisconnect && slot === 0 ? '1' : '0' }),
+    env: (slot) => ({ CLUSTER_IGNORE_DISCONNECT: config.clusterIgnoreDisconnect && slot === 0 ? '1' : '0' }),
   })
 
   let workers: readonly ClusterWorkerInfo[]
@@ -54,7 +54,6 @@ export async function runReferencePrimary(config: ReferenceConfig, options: Refe
     return
   }
   const [api, admin, metrics] = workers[0]!.addresses.map((a) => a.port) as [number, number, number]
-  pinned = { PORT: String(api), ADMIN_PORT: String(admin), METRICS_PORT: String(metrics) }
   const pids = workers.map((worker) => worker.pid)
   const ready: ReadyAnnouncement = { type: 'leakguard:ready', pid: process.pid, generation: 1, ports: { api, admin, metrics }, workerPid: 0, workers: pids }
   log(

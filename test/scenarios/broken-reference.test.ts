@@ -50,6 +50,17 @@ const CASES: readonly { readonly mode: string; readonly fails: Readonly<Record<s
   },
   { mode: 'restart-new-port', fails: { restart: /^api moved from port \d+ to \d+$/ } },
   { mode: 'no-headers-timeout', fails: { 'bad-requests': /^a client that never finished its headers was still connected 3500 ms later$/ } },
+  { mode: 'cluster-ready-early', fails: { 'cluster-ready': /^GET \/: no complete response \(failed, ECONNREFUSED\)/ } },
+  {
+    mode: 'cluster-deaf-workers',
+    fails: { 'cluster-sigterm-in-flight': /^the in-flight response came without Connection: close \(Connection: keep-alive\)$/ },
+  },
+  { mode: 'cluster-no-respawn', fails: { 'cluster-worker-killed': /^no replacement for worker \d+ answered within 6\.00 s of its SIGKILL/ } },
+  { mode: 'cluster-no-sigkill', fails: { 'cluster-ignores-disconnect': /^still running 5500 ms after SIGTERM/ } },
+  {
+    mode: 'cluster-no-exit-kill',
+    fails: { 'cluster-sigint-twice': /^worker\(s\) [\d, ]+ still running after the primary \d+ exited after the second SIGINT/ },
+  },
 ]
 
 test('every reference-only scenario is shown to catch a breakage here', () => {
