@@ -420,8 +420,9 @@ export async function runReferenceServer(
 
   // --- start ---------------------------------------------------------------------------------------------------------
   try {
-    workerPid = await waitForWorker(worker, lifecycle.signal, 10_000)
-    await group.start()
+    // The worker child and the listeners start side by side: neither start-up waits for the other's (a cluster's
+    // respawned worker answers that much sooner). If either fails, the close below stops the other.
+    ;[workerPid] = await Promise.all([waitForWorker(worker, lifecycle.signal, 10_000), group.start()])
   } catch (error) {
     // A signal during startup: the close it began stops whatever did start.
     if (!lifecycle.isOpen()) return undefined
