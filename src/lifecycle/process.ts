@@ -131,8 +131,9 @@ export interface Lifecycle {
   /**
    * Installs process handlers: signals start one graceful close, a second SIGINT exits with 130, an uncaught
    * exception or unhandled rejection is logged, sets `process.exitCode = 1` and closes. Once a close begins, an
-   * unref'd timer exits with code 1 after `timeout`. Returns a function that removes every handler (and that
-   * timer). Nothing is installed until you call this.
+   * unref'd timer exits with code 1 after `timeout`. In a `node:cluster` worker, the primary's disconnect starts the
+   * same close (see the `disconnect` option). Returns a function that removes every handler (and that timer).
+   * Nothing is installed until you call this.
    */
   handleSignals(options?: HandleSignalsOptions): () => void
 }

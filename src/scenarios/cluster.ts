@@ -40,6 +40,7 @@ export const CLUSTER_SCENARIOS: readonly Scenario[] = [
     name: 'cluster-ready',
     summary: `WORKERS=${WORKERS}: every worker listens on the one port; requests reach more than one pid; SIGTERM: exit 0`,
     skip: ONLY_REFERENCE,
+    startCost: WORKERS,
     async run(t) {
       const { s, ready, workers } = await startCluster(t)
       const answered = new Set<number>()
@@ -64,6 +65,7 @@ export const CLUSTER_SCENARIOS: readonly Scenario[] = [
     waits: CLUSTER_SLOW_MS,
     summary: 'SIGTERM with a request in flight on a worker: answered with Connection: close; primary exits 0 after the last worker',
     skip: ONLY_REFERENCE,
+    startCost: WORKERS,
     async run(t) {
       const { s, workers } = await startCluster(t, { DRAIN_TIMEOUT_MS: '5000' })
       const { slow, signalledAt } = await inFlight(t, s, CLUSTER_SLOW_MS)
@@ -91,6 +93,7 @@ export const CLUSTER_SCENARIOS: readonly Scenario[] = [
     waits: 1_500,
     summary: `a worker SIGKILLed while open: respawned, the other keeps answering (${KILL_CLIENTS} clients); measures the gap`,
     skip: ONLY_REFERENCE,
+    startCost: WORKERS,
     async run(t) {
       return workerKilled(t)
     },
@@ -100,6 +103,7 @@ export const CLUSTER_SCENARIOS: readonly Scenario[] = [
     waits: DEADLINE_MS,
     summary: 'a worker ignores the disconnect: SIGKILLed at the deadline and named, exit 1, no process left',
     skip: ONLY_REFERENCE,
+    startCost: WORKERS,
     async run(t) {
       const { s, workers } = await startCluster(t, { CLUSTER_IGNORE_DISCONNECT: '1', CLUSTER_TIMEOUT_MS: String(DEADLINE_MS) })
       const sigterm = s.kill('SIGTERM')
@@ -119,6 +123,7 @@ export const CLUSTER_SCENARIOS: readonly Scenario[] = [
     name: 'cluster-sigint-twice',
     summary: 'SIGINT twice with a request in flight on a worker: exit 130, no worker left behind',
     skip: ONLY_REFERENCE,
+    startCost: WORKERS,
     async run(t) {
       const { s, workers } = await startCluster(t)
       const { slow } = await inFlight(t, s, 60_000, 10_000, 'SIGINT')

@@ -354,6 +354,11 @@ export interface Scenario {
   readonly summary: string
   /** How long it waits on purpose (a deadline, a slow request), in ms: the runner starts the longest first. */
   readonly waits?: number
+  /**
+   * What its server's start-up costs, in single servers (a cluster of two workers: 2). The runner starts at most four
+   * servers' worth at once, so a heavy start-up does not starve the timing of the others. Default 1.
+   */
+  readonly startCost?: number
   /** Why it cannot run against this `--server`, or `undefined` when it can. */
   readonly skip?: (target: Extract<Target, { kind: 'command' }>) => string | undefined
   readonly run: (t: ScenarioContext) => Promise<string>
