@@ -32,6 +32,16 @@ export {
   type CloseChildOptions,
 } from './lifecycle/children.js'
 export {
+  createClusterPrimary,
+  type ClusterPrimary,
+  type ClusterPrimaryOptions,
+  type ClusterRespawnOptions,
+  type ClusterStopResult,
+  type ClusterWorkerExit,
+  type ClusterWorkerInfo,
+} from './lifecycle/cluster.js'
+export {
+  ClusterCrashLoopError,
   DependencyUnavailableError,
   EXIT_DEPENDENCY_UNAVAILABLE,
   EXIT_FAILURE,

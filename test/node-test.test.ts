@@ -117,7 +117,7 @@ describe('node:test: the leak zoo', () => {
 
   test('leaked processes were terminated: none is alive after the run', () => {
     const pids = run.report!.leaks.filter((l) => l.kind === 'child-process').map((l) => Number(l.details.pid))
-    expect(pids).toHaveLength(3)
+    expect(pids).toHaveLength(LEAKS.filter((c) => c.kind === 'child-process').length)
     for (const pid of pids) {
       let state = 'gone'
       try {

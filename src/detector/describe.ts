@@ -243,9 +243,12 @@ export function describe(rec: ResourceRecord): Described {
     }
     case 'child-process': {
       const command = shorten(String(rec.info.command ?? ''))
+      const cluster = rec.info.cluster === true
       return {
-        description: `child process ${ref.pid} (${command})`,
-        hint: "Stop it with `child.kill()` and await its 'exit' event.",
+        description: `${cluster ? 'cluster worker' : 'child process'} ${ref.pid} (${command})`,
+        hint: cluster
+          ? "Stop the workers with `cluster.disconnect()` and await each worker's 'exit' event."
+          : "Stop it with `child.kill()` and await its 'exit' event.",
         details: { pid: ref.pid ?? null, command },
       }
     }

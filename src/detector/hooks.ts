@@ -7,6 +7,7 @@ import type * as NetNS from 'node:net'
 import type * as HttpNS from 'node:http'
 import type * as FsNS from 'node:fs'
 import type * as ChildProcessNS from 'node:child_process'
+import type { Cluster } from 'node:cluster'
 import type * as WorkerNS from 'node:worker_threads'
 import type * as DgramNS from 'node:dgram'
 import type * as TimersNS from 'node:timers'
@@ -242,8 +243,13 @@ function installChildProcess(): void {
   const proto = cp.ChildProcess.prototype as any
   const spawn = proto.spawn as AnyFn
   proto.spawn = function patchedSpawn(this: ChildProcessNS.ChildProcess, options: any) {
+    // node:cluster forks its workers with this variable: they are stopped through the cluster, not one by one, and
+    // named by their script (their command line repeats the runner's own flags first).
+    const cluster = Array.isArray(options?.envPairs) && (options.envPairs as string[]).some((p) => p.startsWith('NODE_UNIQUE_ID='))
+    const script = cluster ? (process.getBuiltinModule('node:cluster') as unknown as Cluster).settings.exec : undefined
     const rec = track('child-process', this, patchedSpawn, {
-      command: Array.isArray(options?.args) ? options.args.join(' ') : String(options?.file ?? ''),
+      command: script ?? (Array.isArray(options?.args) ? options.args.join(' ') : String(options?.file ?? '')),
+      cluster,
     })
     if (rec && options && Array.isArray(options.envPairs)) {
       // A marker in the environment is inherited by grandchildren and survives re-parenting.

@@ -85,3 +85,28 @@ export class DependencyUnavailableError extends Error {
     this.attempts = attempts
   }
 }
+
+/**
+ * A cluster's workers kept crashing: `respawn.maxCrashes` exits within `respawn.windowMs`. The primary stopped
+ * respawning (a worker that dies at start-up would otherwise be forked again and again) and set exit code 1.
+ *
+ * @example
+ * await primary.start().catch((err) => { if (err instanceof ClusterCrashLoopError) console.error(err.message) })
+ */
+export class ClusterCrashLoopError extends Error {
+  override readonly name = 'ClusterCrashLoopError'
+  /** Always {@link EXIT_FAILURE} (1). */
+  readonly exitCode = EXIT_FAILURE
+  /** How many workers exited unexpectedly within `windowMs`. */
+  readonly crashes: number
+  readonly windowMs: number
+
+  constructor(crashes: number, windowMs: number, lastPid: number, how: string) {
+    super(
+      `Workers crashed ${crashes} times within ${windowMs} ms (the last, pid ${lastPid}, exited with ${how}); ` +
+        'giving up instead of respawning in a loop. Fix the crash (see the worker output above), or raise `respawn.maxCrashes`.',
+    )
+    this.crashes = crashes
+    this.windowMs = windowMs
+  }
+}

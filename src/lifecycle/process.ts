@@ -1,6 +1,7 @@
 // The process lifecycle: closers that run once, last-registered first, each under its own time limit; a delay
 // that gives way to shutdown; and opt-in signal and crash handling with one hard deadline.
 
+import cluster from 'node:cluster'
 import { EXIT_FAILURE } from './errors.js'
 import { createLog, describeError, type Log, type LoggerOption } from './logger.js'
 
@@ -92,7 +93,23 @@ export interface HandleSignalsOptions {
    * @example handleSignals({ logger: false })
    */
   readonly logger?: LoggerOption
+  /**
+   * In a `node:cluster` worker: the primary's disconnect (`createClusterPrimary().stop()`, or `cluster.disconnect()`)
+   * starts the same graceful close as SIGTERM, and once a close began the IPC channel to the primary no longer
+   * keeps the worker alive, so it exits when its own work is done. `false` leaves the disconnect to you. No effect
+   * outside a cluster worker.
+   *
+   * @default true
+   * @example handleSignals({ disconnect: false })
+   */
+  readonly disconnect?: boolean
 }
+
+/**
+ * What a cluster primary sends each worker right before it disconnects them: the worker starts draining on it,
+ * before Node closes the worker's listeners itself. @internal
+ */
+export const DISCONNECT_MESSAGE = 'leakguard:disconnect'
 
 export interface Lifecycle {
   /** `true` until `close()` is called. */
@@ -114,8 +131,9 @@ export interface Lifecycle {
   /**
    * Installs process handlers: signals start one graceful close, a second SIGINT exits with 130, an uncaught
    * exception or unhandled rejection is logged, sets `process.exitCode = 1` and closes. Once a close begins, an
-   * unref'd timer exits with code 1 after `timeout`. Returns a function that removes every handler (and that
-   * timer). Nothing is installed until you call this.
+   * unref'd timer exits with code 1 after `timeout`. In a `node:cluster` worker, the primary's disconnect starts the
+   * same close (see the `disconnect` option). Returns a function that removes every handler (and that timer).
+   * Nothing is installed until you call this.
    */
   handleSignals(options?: HandleSignalsOptions): () => void
 }
@@ -246,9 +264,12 @@ export function createLifecycle(options: LifecycleOptions = {}): Lifecycle {
     signalsInstalled = true
     const forceHint = signals.includes('SIGINT') ? ' (press Ctrl-C again to exit at once)' : ''
 
+    const clusterWorker = cluster.isWorker && signalOptions.disconnect !== false
     let deadlineTimer: NodeJS.Timeout | undefined
     const armDeadline = () => {
       if (deadlineTimer) return
+      // A cluster worker's channel is held open by Node's cluster module; closing, it must not keep us alive.
+      if (clusterWorker) process.channel?.unref()
       // The one place besides the repeated SIGINT that calls process.exit: the process would otherwise hang.
       deadlineTimer = setTimeout(() => {
         signalLog.error(`The process did not exit within ${deadline} ms of the close starting; exiting with code ${EXIT_FAILURE}.`)
@@ -288,10 +309,25 @@ export function createLifecycle(options: LifecycleOptions = {}): Lifecycle {
     }
     const onUncaught = onCrash('Uncaught exception')
     const onUnhandled = onCrash('Unhandled rejection')
+    const onDisconnectRequest = (why: string) => {
+      if (closePromise) return
+      signalLog.info(`${why}; closing gracefully.`)
+      startClose('disconnect')
+    }
+    const onPrimaryMessage = (message: unknown) => {
+      if ((message as { type?: unknown } | null)?.type === DISCONNECT_MESSAGE) onDisconnectRequest('The primary asked this worker to disconnect')
+    }
+    const onDisconnect = () => onDisconnectRequest('Disconnected from the primary')
 
     for (const signal of signals) process.on(signal, onSignal)
     process.on('uncaughtException', onUncaught)
     process.on('unhandledRejection', onUnhandled)
+    if (clusterWorker) {
+      process.on('message', onPrimaryMessage)
+      process.on('disconnect', onDisconnect)
+      // The primary may have stopped while this worker was still starting, before anyone listened.
+      if (!process.connected) onDisconnect()
+    }
     // A close started by code (not by a signal) is bounded by the same deadline.
     onCloseStarted = armDeadline
     if (closePromise) armDeadline()
@@ -300,6 +336,8 @@ export function createLifecycle(options: LifecycleOptions = {}): Lifecycle {
       for (const signal of signals) process.off(signal, onSignal)
       process.off('uncaughtException', onUncaught)
       process.off('unhandledRejection', onUnhandled)
+      process.off('message', onPrimaryMessage)
+      process.off('disconnect', onDisconnect)
       clearTimeout(deadlineTimer)
       onCloseStarted = undefined
       signalsInstalled = false

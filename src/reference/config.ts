@@ -35,6 +35,12 @@ export interface ReferenceConfig {
   readonly testHooks: boolean
   /** `WORKER_IGNORE_SIGTERM=1` (test only): the worker child ignores SIGTERM, so shutdown has to SIGKILL it. */
   readonly workerIgnoresSigterm: boolean
+  /** `WORKERS`: cluster workers sharing the ports; 1 runs a single process, without a cluster. @default 1 */
+  readonly workers: number
+  /** `CLUSTER_TIMEOUT_MS`: how long cluster workers get after the disconnect before SIGKILL. @default SHUTDOWN_TIMEOUT_MS + 1_000 */
+  readonly clusterTimeoutMs: number
+  /** `CLUSTER_IGNORE_DISCONNECT=1` (test only): the first cluster worker ignores the primary's disconnect. */
+  readonly clusterIgnoreDisconnect: boolean
 }
 
 /** The configuration was rejected; `message` is one line naming the variable and what it accepts. */
@@ -43,6 +49,7 @@ export class ConfigError extends Error {
 }
 
 const MAX_MS = 2 ** 31 - 1
+const MAX_WORKERS = 64
 
 /**
  * Reads and validates the configuration. Throws a {@link ConfigError} on the first invalid variable.
@@ -95,14 +102,17 @@ export function readConfig(env: NodeJS.ProcessEnv): ReferenceConfig {
     streamIntervalMs: integer(env, 'STREAM_INTERVAL_MS', 1_000, 1, MAX_MS),
     testHooks: flag(env, 'REFERENCE_TEST_HOOKS'),
     workerIgnoresSigterm: flag(env, 'WORKER_IGNORE_SIGTERM'),
+    workers: integer(env, 'WORKERS', 1, 1, MAX_WORKERS, ' (1 runs a single process; more forks a cluster sharing the ports)'),
+    clusterTimeoutMs: integer(env, 'CLUSTER_TIMEOUT_MS', Math.min(MAX_MS, shutdownTimeoutMs + 1_000), 1, MAX_MS),
+    clusterIgnoreDisconnect: flag(env, 'CLUSTER_IGNORE_DISCONNECT'),
   }
 }
 
-function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
+function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number, hint = ''): number {
   const raw = env[name]
   if (raw === undefined || raw === '') return fallback
   if (!/^\d+$/.test(raw.trim()) || Number(raw) < min || Number(raw) > max) {
-    throw new ConfigError(`${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(raw)}.`)
+    throw new ConfigError(`${name} must be an integer from ${min} to ${max}${hint}, got ${JSON.stringify(raw)}.`)
   }
   return Number(raw)
 }

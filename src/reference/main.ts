@@ -1,7 +1,10 @@
 // Entry point of the bundled reference server (`node dist/reference/main.js`): configuration from the environment,
-// then the server runs until SIGTERM or SIGINT. Invalid configuration: one line on stderr, exit code 71.
+// then the server runs until SIGTERM or SIGINT; with WORKERS > 1 this process is the primary of a cluster running it.
+// Invalid configuration: one line on stderr, exit code 71.
+import cluster from 'node:cluster'
 import { EXIT_INVALID_CONFIG } from '../lifecycle.js'
 import { ConfigError, readConfig, type ReferenceConfig } from './config.js'
+import { runReferencePrimary } from './primary.js'
 import { runReferenceServer } from './server.js'
 
 let config: ReferenceConfig | undefined
@@ -12,4 +15,5 @@ try {
   process.stderr.write(`[reference] invalid configuration: ${error.message}\n`)
   process.exitCode = EXIT_INVALID_CONFIG
 }
-if (config) await runReferenceServer(config)
+if (config && config.workers > 1 && cluster.isPrimary) await runReferencePrimary(config)
+else if (config) await runReferenceServer(config)

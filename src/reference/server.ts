@@ -2,6 +2,7 @@
 // group around a SQLite connection, a background loop and a worker child, shut down in the order production needs.
 
 import type { ChildProcess } from 'node:child_process'
+import cluster from 'node:cluster'
 import { randomUUID } from 'node:crypto'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -33,7 +34,10 @@ export interface ReadyAnnouncement {
   /** 1 at start, +1 per in-process restart: the database connection is new each time. */
   readonly generation: number
   readonly ports: { readonly api: number; readonly admin: number; readonly metrics: number }
+  /** The worker child's pid; 0 from a cluster primary, whose workers each have their own. */
   readonly workerPid: number
+  /** With `WORKERS` > 1: the pids of the cluster workers sharing the ports (`pid` is then the primary's). */
+  readonly workers?: readonly number[]
 }
 
 export interface ReferenceServerOptions {
@@ -97,22 +101,17 @@ export async function runReferenceServer(
   config: ReferenceConfig,
   options: ReferenceServerOptions = {},
 ): Promise<ReferenceServer | undefined> {
-  const output = options.output ?? ((line: string) => process.stderr.write(`${line}\n`))
-  const log = (line: string) => output(`[reference] ${line}`)
-  const logger: Logger = { error: output, warn: output, info: output }
-  const announce = options.announce ?? announceToParent
+  const { log, logger, announce } = outputsOf(options)
 
   const lifecycle = createLifecycle({ logger })
-  lifecycle.handleSignals({ timeout: config.shutdownTimeoutMs })
-  if (typeof process.send === 'function') {
-    // Started by a parent with an IPC channel (the scenario runner): if it dies, nobody would ever stop us.
-    const onParentGone = () => {
-      log('the parent process went away; shutting down')
-      void lifecycle.close('parent disconnected')
+  // In a cluster worker, handleSignals() also closes on the primary's disconnect; the test hook makes one ignore it.
+  lifecycle.handleSignals({ timeout: config.shutdownTimeoutMs, disconnect: !config.clusterIgnoreDisconnect })
+  if (cluster.isWorker) {
+    if (config.clusterIgnoreDisconnect) {
+      process.once('disconnect', () => log(`worker ${process.pid} ignores the primary's disconnect (CLUSTER_IGNORE_DISCONNECT=1)`))
     }
-    process.once('disconnect', onParentGone)
-    // A 'disconnect' listener keeps the channel, and so the process, alive: it goes as soon as shutdown begins.
-    lifecycle.signal.addEventListener('abort', () => process.off('disconnect', onParentGone), { once: true })
+  } else {
+    closeWhenParentGoes(lifecycle, log)
   }
 
   // --- the worker child: closed last, after the servers stopped sending it work ---------------------------------
@@ -250,7 +249,7 @@ export async function runReferenceServer(
     }
     // Deliberately not cancelled by the drain: this is work that must finish, which the drain waits for.
     if (!(await waitUnlessClosed(ms, res))) return
-    sendJson(res, 200, { sleptMs: ms, users: context.db.count(), generation: context.generation })
+    sendJson(res, 200, { sleptMs: ms, users: context.db.count(), generation: context.generation, pid: process.pid })
   }
 
   function stream(res: ServerResponse, signal: AbortSignal, context: AppContext): void {
@@ -421,8 +420,9 @@ export async function runReferenceServer(
 
   // --- start ---------------------------------------------------------------------------------------------------------
   try {
-    workerPid = await waitForWorker(worker, lifecycle.signal, 10_000)
-    await group.start()
+    // The worker child and the listeners start side by side: neither start-up waits for the other's (a cluster's
+    // respawned worker answers that much sooner). If either fails, the close below stops the other.
+    ;[workerPid] = await Promise.all([waitForWorker(worker, lifecycle.signal, 10_000), group.start()])
   } catch (error) {
     // A signal during startup: the close it began stops whatever did start.
     if (!lifecycle.isOpen()) return undefined
@@ -441,6 +441,35 @@ export async function runReferenceServer(
   )
   announce(ready)
   return { lifecycle, group, ports: ready.ports }
+}
+
+/** @internal Where the reference server (or its cluster primary) writes: log lines, lifecycle messages, readiness. */
+export function outputsOf(options: ReferenceServerOptions): {
+  log: (line: string) => void
+  logger: Logger
+  announce: (message: ReadyAnnouncement) => void
+} {
+  const output = options.output ?? ((line: string) => process.stderr.write(`${line}\n`))
+  return {
+    log: (line) => output(`[reference] ${line}`),
+    logger: { error: output, warn: output, info: output },
+    announce: options.announce ?? announceToParent,
+  }
+}
+
+/**
+ * Started by a parent with an IPC channel (the scenario runner): if it dies, nobody would ever stop us.
+ * @internal
+ */
+export function closeWhenParentGoes(lifecycle: Lifecycle, log: (line: string) => void): void {
+  if (typeof process.send !== 'function') return
+  const onParentGone = () => {
+    log('the parent process went away; shutting down')
+    void lifecycle.close('parent disconnected')
+  }
+  process.once('disconnect', onParentGone)
+  // A 'disconnect' listener keeps the channel, and so the process, alive: it goes as soon as shutdown begins.
+  lifecycle.signal.addEventListener('abort', () => process.off('disconnect', onParentGone), { once: true })
 }
 
 function announceToParent(message: ReadyAnnouncement): void {

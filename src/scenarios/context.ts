@@ -43,6 +43,8 @@ export interface Ready {
   readonly ports: Ports
   readonly generation?: number
   readonly workerPid?: number
+  /** The cluster workers' pids, when the reference server runs as a cluster (`WORKERS` > 1). */
+  readonly workers?: readonly number[]
 }
 
 export interface Exit {
@@ -296,7 +298,13 @@ export class ServerProcess {
       const isReady = (message: unknown): message is ReadyMessage =>
         (message as ReadyMessage)?.type === 'leakguard:ready' && (generation === undefined || (message as ReadyMessage).generation === generation)
       const message = await this.message(isReady, timeoutMs, generation === undefined ? 'it announced it was ready' : `it announced generation ${generation}`)
-      this.readyInfo = { ms: performance.now() - this.startedAt, ports: message.ports, generation: message.generation, workerPid: message.workerPid }
+      this.readyInfo = {
+        ms: performance.now() - this.startedAt,
+        ports: message.ports,
+        generation: message.generation,
+        workerPid: message.workerPid,
+        workers: message.workers,
+      }
       this.onReady()
       return this.readyInfo
     }
@@ -325,6 +333,35 @@ interface ReadyMessage {
   readonly generation: number
   readonly ports: { api: number; admin: number; metrics: number }
   readonly workerPid: number
+  readonly workers?: readonly number[]
+}
+
+/**
+ * The deadline the reference server is started with where a scenario waits for one. 2.5 s is long enough for the
+ * start-up of every other scenario's server (CPU-bound: about 4 CPU-seconds in all, on 2 cores) to fit inside it.
+ */
+export const DEADLINE_MS = 2_500
+/** How long an idle server may take to exit after SIGTERM. */
+export const QUICK_EXIT_MS = 2_000
+/** How long the slow request a scenario holds in flight takes. */
+export const SLOW_MS = 800
+
+export const REFERENCE_ONLY = (what: string) => () => `needs ${what}, which only the reference server has`
+
+export interface Scenario {
+  readonly name: string
+  /** What it proves, in a few words. */
+  readonly summary: string
+  /** How long it waits on purpose (a deadline, a slow request), in ms: the runner starts the longest first. */
+  readonly waits?: number
+  /**
+   * What its server's start-up costs, in single servers (a cluster of two workers: 2). The runner starts at most four
+   * servers' worth at once, so a heavy start-up does not starve the timing of the others. Default 1.
+   */
+  readonly startCost?: number
+  /** Why it cannot run against this `--server`, or `undefined` when it can. */
+  readonly skip?: (target: Extract<Target, { kind: 'command' }>) => string | undefined
+  readonly run: (t: ScenarioContext) => Promise<string>
 }
 
 /** Everything a scenario gets. Anything it starts through here is closed when it ends, pass or fail. */
@@ -564,4 +601,30 @@ export function deferred<T = void>(): { promise: Promise<T>; resolve: (value: T)
     resolve = r
   })
   return { promise, resolve }
+}
+
+/**
+ * Puts a slow request in flight and signals the server once it is surely being handled: the request was written on
+ * an open connection, and a later request on a fresh connection (the barrier) has been answered.
+ */
+export async function inFlight(
+  t: ScenarioContext,
+  s: ServerProcess,
+  ms: number,
+  timeoutMs = ms + 5_000,
+  signal: NodeJS.Signals = 'SIGTERM',
+): Promise<{ slow: Promise<Outcome>; signalledAt: number }> {
+  const path = t.slowPath(ms)
+  if (path === undefined) throw new Error('inFlight() needs a slow path.')
+  const sent = deferred()
+  const slow = send(s.url(path), { agent: t.agent(), timeoutMs, signal: t.signal, onSent: () => sent.resolve() })
+  // If the request fails before it is even written, stop waiting for the write.
+  void slow.then(() => sent.resolve())
+  await sent.promise
+  expectStatus(await send(s.url(t.health), { timeoutMs: 3_000, signal: t.signal }), 200, `GET ${t.health} (barrier)`)
+  const early = await raceTimeout(slow, 0)
+  if (early) fail(`the slow request ${path} ended before the signal (${early.kind} ${early.status || early.code})`)
+  const signalledAt = s.kill(signal)
+  if (signal === 'SIGINT') await s.stderr.waitFor(/Received SIGINT; closing gracefully/, 2_000, 'that it received SIGINT', t.signal)
+  return { slow, signalledAt }
 }

@@ -7,43 +7,32 @@ import net from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import {
+  DEADLINE_MS,
   deferred,
   expectExitCode,
+  inFlight,
+  QUICK_EXIT_MS,
+  REFERENCE_ONLY,
+  SLOW_MS,
   expectStatus,
   fail,
   formatMs,
   ignoresHint,
   raceTimeout,
+  type Scenario,
   type ScenarioContext,
   type ServerProcess,
   type Target,
 } from './context.js'
 import { connectOutcome, openEventStream, send, type Outcome } from './http.js'
 import { isAlive } from './procs.js'
+import { CLUSTER_SCENARIOS } from './cluster.js'
 
-export interface Scenario {
-  readonly name: string
-  /** What it proves, in a few words. */
-  readonly summary: string
-  /** How long it waits on purpose (a deadline, a slow request), in ms: the runner starts the longest first. */
-  readonly waits?: number
-  /** Why it cannot run against this `--server`, or `undefined` when it can. */
-  readonly skip?: (target: Extract<Target, { kind: 'command' }>) => string | undefined
-  readonly run: (t: ScenarioContext) => Promise<string>
-}
+export type { Scenario } from './context.js'
 
-/**
- * Deadlines the reference server is started with where a scenario waits for one. 2.5 s is long enough for the
- * start-up of every other scenario's server (CPU-bound: about 4 CPU-seconds in all, on 2 cores) to fit inside it.
- */
-const HUNG_DRAIN_MS = 2_500
-const CHILD_KILL_MS = 2_500
+const HUNG_DRAIN_MS = DEADLINE_MS
+const CHILD_KILL_MS = DEADLINE_MS
 const PRE_DRAIN_MS = 1_500
-/** How long an idle server may take to exit after SIGTERM. */
-const QUICK_EXIT_MS = 2_000
-const SLOW_MS = 800
-
-const REFERENCE_ONLY = (what: string) => () => `needs ${what}, which only the reference server has`
 const NEEDS_SLOW = (target: Extract<Target, { kind: 'command' }>) =>
   target.slowPath === undefined ? 'needs --slow-path to hold a request in flight' : undefined
 
@@ -414,7 +403,7 @@ export const SCENARIOS: readonly Scenario[] = [
       await t.stop(s)
       return `413 oversized, 400 malformed, slow headers closed after ${formatMs(after)} (${status}, headersTimeout ${HEADERS_MS} ms); still serving; exit 0`
     },
-  },
+  },  ...CLUSTER_SCENARIOS,
 ]
 
 /** POST /users with a JSON body (well-formed or not, as the scenario needs). */
@@ -451,32 +440,6 @@ function crashScenario(name: string, kind: 'uncaught' | 'unhandled', logged: Reg
       return `${what} logged; cleanup ran (loop, drain, database, worker); exit 1 in ${formatMs(exit.at - s.startedAt - s.readyInfo!.ms)}`
     },
   }
-}
-
-/**
- * Puts a slow request in flight and signals the server once it is surely being handled: the request was written on
- * an open connection, and a later request on a fresh connection (the barrier) has been answered.
- */
-async function inFlight(
-  t: ScenarioContext,
-  s: ServerProcess,
-  ms: number,
-  timeoutMs = ms + 5_000,
-  signal: NodeJS.Signals = 'SIGTERM',
-): Promise<{ slow: Promise<Outcome>; signalledAt: number }> {
-  const path = t.slowPath(ms)
-  if (path === undefined) throw new Error('inFlight() needs a slow path.')
-  const sent = deferred()
-  const slow = send(s.url(path), { agent: t.agent(), timeoutMs, signal: t.signal, onSent: () => sent.resolve() })
-  // If the request fails before it is even written, stop waiting for the write.
-  void slow.then(() => sent.resolve())
-  await sent.promise
-  expectStatus(await send(s.url(t.health), { timeoutMs: 3_000, signal: t.signal }), 200, `GET ${t.health} (barrier)`)
-  const early = await raceTimeout(slow, 0)
-  if (early) fail(`the slow request ${path} ended before the signal (${early.kind} ${early.status || early.code})`)
-  const signalledAt = s.kill(signal)
-  if (signal === 'SIGINT') await s.stderr.waitFor(/Received SIGINT; closing gracefully/, 2_000, 'that it received SIGINT', t.signal)
-  return { slow, signalledAt }
 }
 
 /**

@@ -194,7 +194,7 @@ export async function runScenarios(options: RunScenariosOptions = {}): Promise<S
     const skip = skips.get(scenario.name)
     const result: Promise<ScenarioResult> = skip
       ? Promise.resolve({ name: scenario.name, verdict: 'skip', durationMs: 0, detail: skip })
-      : slots.acquire().then((release) => runOne(scenario, target, timeout, env, options.cwd, runId, (startedUp) => void startedUp.then(release)))
+      : slots.acquire(scenario.startCost).then((release) => runOne(scenario, target, timeout, env, options.cwd, runId, (startedUp) => void startedUp.then(release)))
     byName.set(scenario.name, result.then((r) => (options.onResult?.(r), r)))
   }
   const results = await Promise.all(selected.map((scenario) => byName.get(scenario.name)!))
@@ -215,21 +215,31 @@ export async function runScenarios(options: RunScenariosOptions = {}): Promise<S
   }
 }
 
-/** A counting semaphore whose `acquire()` resolves with the function that releases the slot (once). */
-function semaphore(size: number): { acquire(): Promise<() => void> } {
+/**
+ * A counting semaphore whose `acquire(weight)` resolves with the function that releases those units (once). First come,
+ * first served: a heavy request waits for enough units rather than being passed by lighter ones.
+ */
+function semaphore(size: number): { acquire(weight?: number): Promise<() => void> } {
   let free = size
-  const waiting: (() => void)[] = []
+  const waiting: { readonly weight: number; readonly grant: () => void }[] = []
+  const next = () => {
+    while (waiting.length > 0 && waiting[0]!.weight <= free) {
+      const first = waiting.shift()!
+      free -= first.weight
+      first.grant()
+    }
+  }
   return {
-    async acquire() {
-      if (free > 0) free -= 1
-      else await new Promise<void>((resolve) => waiting.push(resolve))
+    async acquire(weight = 1) {
+      const units = Math.min(Math.max(1, weight), size)
+      if (waiting.length === 0 && free >= units) free -= units
+      else await new Promise<void>((grant) => waiting.push({ weight: units, grant }))
       let released = false
       return () => {
         if (released) return
         released = true
-        const next = waiting.shift()
-        if (next) next()
-        else free += 1
+        free += units
+        next()
       }
     },
   }

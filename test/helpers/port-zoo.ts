@@ -3,7 +3,7 @@
 // lines kept) with its `vitest` import pointed at a shim that maps the little of Vitest's API the
 // zoo uses onto the runner's. Written inside the repository, so that `leakguard`, `undici` and the
 // rest resolve as they do for the originals.
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join, relative } from 'node:path'
 import ts from 'typescript'
 import { ROOT } from './run-vitest.js'
@@ -31,13 +31,17 @@ export function portZoo(format: 'esm' | 'cjs', shim: string, options: { leakguar
   mkdirSync(dir)
   const ext = format === 'esm' ? '.mjs' : '.cjs'
   const name = (file: string): string => file.replace(/\.ts$/, ext)
+  // What the fixtures start as they are (a cluster worker's script).
+  for (const file of readdirSync(ZOO).filter((f) => f.endsWith('.cjs'))) copyFileSync(join(ZOO, file), join(dir, file))
   for (const file of readdirSync(ZOO).filter((f) => f.endsWith('.test.ts'))) {
     const shimSpecifier = JSON.stringify(`./${relative(dir, shim)}`)
     // The fixtures name themselves (`workers-fds.test.ts`): by the ported file's name.
     let source = readFileSync(join(ZOO, file), 'utf8').replace(/from 'vitest'/g, `from ${shimSpecifier}`).replace(/\.test\.ts\b/g, `.test${ext}`)
     // TypeScript drops a comment after an opening brace: a site marker goes first on its line instead.
     source = source.replace(/^(\s*)(\S.*?)\s*\/\/ (SITE:\S+)\s*$/gm, (_, indent: string, code: string, tag: string) => `${indent}/* // ${tag} */ ${code}`)
-    if (format === 'cjs') source = source.replace(/import\.meta\.url/g, "require('node:url').pathToFileURL(__filename).href")
+    if (format === 'cjs') {
+      source = source.replace(/import\.meta\.url/g, "require('node:url').pathToFileURL(__filename).href").replace(/import\.meta\.dirname/g, '__dirname')
+    }
     if (options.leakguard) source = source.replace(/from 'leakguard'/g, `from ${JSON.stringify(options.leakguard)}`)
     const out = ts.transpileModule(source, {
       fileName: file,

@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import type { ChildProcess } from 'node:child_process'
 import { afterEach, expect, test } from 'vitest'
 import { createChildRegistry, createLifecycle, type ChildRegistry } from '../../src/lifecycle.js'
-import { collect } from './helpers.js'
+import { collect, isDead } from './helpers.js'
 
 const FIXTURE = join(import.meta.dirname, 'fixtures', 'child.mjs')
 
@@ -25,15 +25,6 @@ async function spawnReady(registry: ChildRegistry, mode: string): Promise<{ chil
   const out = collect(child.stdout!)
   const line = await out.waitFor(/ready[\d ]+\n/)
   return { child, pids: line.trim().split(' ').slice(1).map(Number), out }
-}
-
-/** Dead means gone, or a zombie waiting for a reaper that is not us. */
-function isDead(pid: number): boolean {
-  try {
-    return readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.startsWith('Z') ?? true
-  } catch {
-    return true
-  }
 }
 
 test('spawn() puts the child in its own process group and tracks it until close', async () => {

@@ -11,8 +11,10 @@ test('importing leakguard/lifecycle installs no process handlers and starts noth
   const resourcesBefore = process.getActiveResourcesInfo().length
   const lifecycle = await import('../../src/lifecycle.js')
   expect(events.map((e) => process.listenerCount(e))).toEqual(before)
-  expect(process.getActiveResourcesInfo().length).toBe(resourcesBefore)
+  // Not more than before: one of the runner's own timers may fire while the import is transformed.
+  expect(process.getActiveResourcesInfo().length).toBeLessThanOrEqual(resourcesBefore)
   expect(Object.keys(lifecycle).sort()).toEqual([
+    'ClusterCrashLoopError',
     'DependencyUnavailableError',
     'EXIT_DEPENDENCY_UNAVAILABLE',
     'EXIT_FAILURE',
@@ -23,6 +25,7 @@ test('importing leakguard/lifecycle installs no process handlers and starts noth
     'PortUnavailableError',
     'connectWithBackoff',
     'createChildRegistry',
+    'createClusterPrimary',
     'createLifecycle',
     'createLifecycleServer',
     'createServerGroup',

@@ -1,4 +1,5 @@
 // Small HTTP and stream helpers for the lifecycle tests; nothing here outlives the call that uses it.
+import { readFileSync } from 'node:fs'
 import http from 'node:http'
 import net from 'node:net'
 import type { Readable } from 'node:stream'
@@ -95,5 +96,14 @@ export async function within<T>(promise: Promise<T>, ms: number, message: string
     return await Promise.race([promise, expired])
   } finally {
     clearTimeout(timer)
+  }
+}
+
+/** Dead means gone, or a zombie waiting for a reaper that is not us. */
+export function isDead(pid: number): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.startsWith('Z') ?? true
+  } catch {
+    return true
   }
 }

@@ -5,7 +5,7 @@ import { once } from 'node:events'
 import { readdirSync, readFileSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { beforeAll, describe, expect, test } from 'vitest'
-import { collect, within } from './helpers.js'
+import { collect, isDead, within } from './helpers.js'
 
 const ROOT = join(import.meta.dirname, '..', '..')
 const FIXTURE = join(import.meta.dirname, 'fixtures', 'signals.mjs')
@@ -136,15 +136,6 @@ describe.concurrent('handleSignals', () => {
     })
   }
 })
-
-/** Dead means gone, or a zombie waiting for a reaper that is not us. */
-function isDead(pid: number): boolean {
-  try {
-    return readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.startsWith('Z') ?? true
-  } catch {
-    return true
-  }
-}
 
 interface ForcedCase {
   readonly name: string

@@ -52,21 +52,42 @@ const CASES: readonly { readonly mode: string; readonly fails: Readonly<Record<s
   { mode: 'no-headers-timeout', fails: { 'bad-requests': /^a client that never finished its headers was still connected 3500 ms later$/ } },
 ]
 
+/** Each starts a cluster (a primary and two workers): run after the others, not on top of them. */
+const CLUSTER_CASES: readonly { readonly mode: string; readonly fails: Readonly<Record<string, RegExp>> }[] = [
+  { mode: 'cluster-ready-early', fails: { 'cluster-ready': /^GET \/: no complete response \(failed, ECONNREFUSED\)/ } },
+  {
+    mode: 'cluster-deaf-workers',
+    fails: { 'cluster-sigterm-in-flight': /^the in-flight response came without Connection: close \(Connection: keep-alive\)$/ },
+  },
+  { mode: 'cluster-no-respawn', fails: { 'cluster-worker-killed': /^no replacement for worker \d+ answered within 6\.00 s of its SIGKILL/ } },
+  { mode: 'cluster-no-sigkill', fails: { 'cluster-ignores-disconnect': /^still running 5500 ms after SIGTERM/ } },
+  {
+    mode: 'cluster-no-exit-kill',
+    fails: { 'cluster-sigint-twice': /^worker\(s\) [\d, ]+ still running after the primary \d+ exited after the second SIGINT/ },
+  },
+]
+
 test('every reference-only scenario is shown to catch a breakage here', () => {
-  const covered = new Set(CASES.flatMap((c) => Object.keys(c.fails)))
+  const covered = new Set([...CASES, ...CLUSTER_CASES].flatMap((c) => Object.keys(c.fails)))
   const referenceOnly = scenarios.filter((s) => !s.anyServer).map((s) => s.name)
   expect(referenceOnly.filter((name) => !covered.has(name))).toEqual([])
 })
 
-describe.concurrent('a broken reference server fails the scenarios it concerns', () => {
-  test.each(CASES)('BREAK=$mode', async ({ mode, fails }) => {
-    const report = await runScenarios({
-      only: Object.keys(fails),
-      env: { ...process.env, NODE_OPTIONS: `--import ${PRELOAD}`, BREAK: mode },
-    })
-    for (const result of report.results) {
-      expect(result.verdict, `${result.name}: ${result.detail}`).toBe('fail')
-      expect(result.detail).toMatch(fails[result.name]!)
-    }
+async function expectCaught({ mode, fails }: (typeof CASES)[number]): Promise<void> {
+  const report = await runScenarios({
+    only: Object.keys(fails),
+    env: { ...process.env, NODE_OPTIONS: `--import ${PRELOAD}`, BREAK: mode },
   })
+  for (const result of report.results) {
+    expect(result.verdict, `${result.name}: ${result.detail}`).toBe('fail')
+    expect(result.detail).toMatch(fails[result.name]!)
+  }
+}
+
+describe.concurrent('a broken reference server fails the scenarios it concerns', () => {
+  test.each(CASES)('BREAK=$mode', expectCaught)
+})
+
+describe.concurrent('a broken cluster fails the scenario it concerns', () => {
+  test.each(CLUSTER_CASES)('BREAK=$mode', expectCaught)
 })

@@ -77,6 +77,8 @@ describe('readConfig', () => {
     const config = readConfig({})
     expect(config).toMatchObject({ host: '127.0.0.1', ports: { api: 3000, admin: 3001, metrics: 3002 }, databasePath: ':memory:' })
     expect(config.shutdownTimeoutMs).toBe(config.preDrainDelayMs + config.drainTimeoutMs + config.childTimeoutMs + 2_000)
+    // One process unless asked; cluster workers get the workers' own deadline and a second more.
+    expect(config).toMatchObject({ workers: 1, clusterTimeoutMs: config.shutdownTimeoutMs + 1_000, clusterIgnoreDisconnect: false })
   })
 
   const INVALID: readonly [Record<string, string>, RegExp][] = [
@@ -87,6 +89,9 @@ describe('readConfig', () => {
     [{ DRAIN_TIMEOUT_MS: '-1' }, /^DRAIN_TIMEOUT_MS must be an integer/],
     [{ SHUTDOWN_TIMEOUT_MS: '1000', DRAIN_TIMEOUT_MS: '5000' }, /^SHUTDOWN_TIMEOUT_MS \(1000\) must be larger than/],
     [{ REFERENCE_TEST_HOOKS: 'yes' }, /^REFERENCE_TEST_HOOKS must be 1 or 0/],
+    [{ WORKERS: 'abc' }, /^WORKERS must be an integer from 1 to 64 \(1 runs a single process; more forks a cluster sharing the ports\), got "abc"\.$/],
+    [{ WORKERS: '0' }, /^WORKERS must be an integer from 1 to 64 .*got "0"\.$/],
+    [{ CLUSTER_TIMEOUT_MS: 'soon' }, /^CLUSTER_TIMEOUT_MS must be an integer/],
   ]
   test.each(INVALID)('rejects %j with one line naming the variable', (env, message) => {
     let error: unknown
