@@ -100,38 +100,80 @@ export function runner(workspace) {
 
   /** One Vitest run of a copy of the suite: wall and CPU milliseconds. */
   function run(copy, { args = [], files = [], mayFail = false, env = {} } = {}) {
-    return new Promise((resolve) => {
-      const start = process.hrtime.bigint()
-      // The reporter is set in the config: one on the command line would replace leakguard's too.
-      const argv = [vitestBin, 'run', ...args, ...files]
-      const child = spawn(TIME ?? process.execPath, TIME ? ['-f', 'LEAKGUARD_CPU %U %S', process.execPath, ...argv] : argv, {
-        cwd: workspace.roots[copy],
-        env: { ...process.env, CI: '1', FORCE_COLOR: '0', ...env },
-      })
-      let out = ''
-      child.stdout.on('data', (d) => (out += d))
-      child.stderr.on('data', (d) => (out += d))
-      child.on('close', (code) => {
-        const wall = Number(process.hrtime.bigint() - start) / 1e6
-        const used = /LEAKGUARD_CPU ([\d.]+) ([\d.]+)/.exec(out)
-        // --detectAsyncLeaks reports (and may fail on) Vitest's own internals; only the time counts.
-        if (code !== 0 && !mayFail) {
-          console.error(`bench: a run of the "${copy}" copy failed:\n${out}`)
-          process.exit(1)
-        }
-        resolve({ wall, cpu: used ? (Number(used[1]) + Number(used[2])) * 1000 : NaN })
-      })
-    })
+    // The reporter is set in the config: one on the command line would replace leakguard's too.
+    // --detectAsyncLeaks reports (and may fail on) Vitest's own internals; only the time counts.
+    return timedRun([vitestBin, 'run', ...args, ...files], workspace.roots[copy], { mayFail, label: `the "${copy}" copy`, env: { CI: '1', ...env } })
   }
 
-  /** Two runs started together, the first to start alternating by round; returns [a, b]. */
-  async function together(a, b, round, args) {
-    const order = round % 2 ? [a, b] : [b, a]
-    const [first, second] = await Promise.all(order.map((copy) => run(copy, { args })))
-    return round % 2 ? [first, second] : [second, first]
-  }
+  /** Two runs side by side (see sideBySide). */
+  const together = (a, b, round, args) => sideBySide((copy) => run(copy, { args }), a, b, round)
 
   return { run, together }
+}
+
+/**
+ * One run of a command in `cwd` (node and its arguments): wall and CPU milliseconds of the whole
+ * process tree. Exits the bench with the output when it fails, unless `mayFail`.
+ */
+export function timedRun(argv, cwd, { mayFail = false, label = cwd, env = {} } = {}) {
+  return new Promise((resolve) => {
+    const start = process.hrtime.bigint()
+    const child = spawn(TIME ?? process.execPath, TIME ? ['-f', 'LEAKGUARD_CPU %U %S', process.execPath, ...argv] : argv, {
+      cwd,
+      env: { ...process.env, FORCE_COLOR: '0', ...env },
+    })
+    let out = ''
+    child.stdout.on('data', (d) => (out += d))
+    child.stderr.on('data', (d) => (out += d))
+    child.on('close', (code) => {
+      const wall = Number(process.hrtime.bigint() - start) / 1e6
+      if (code !== 0 && !mayFail) {
+        console.error(`bench: a run of ${label} failed:\n${out}`)
+        process.exit(1)
+      }
+      const used = /LEAKGUARD_CPU ([\d.]+) ([\d.]+)/.exec(out)
+      resolve({ wall, cpu: used ? (Number(used[1]) + Number(used[2])) * 1000 : NaN })
+    })
+  })
+}
+
+/**
+ * Warm-up, and the check that leakguard armed where it is on and nowhere else, for runners whose
+ * options come from leakguard.config.json: with `unrefTimers` on, the probe's unref'd timer must
+ * be the one leak of `tests` checked tests; then, with the default, no leak and no report from the
+ * other copies. Exits the bench otherwise.
+ */
+export async function checkArmed(workspace, run, { copies, on = 'on', tests, probe }) {
+  const configFile = join(workspace.roots[on], 'leakguard.config.json')
+  const expect = async (copy, wanted) => {
+    await run(copy)
+    const found = workspace.reportSummary(copy)
+    if (found !== wanted) {
+      console.error(`bench: the "${copy}" copy should give "${wanted}"; it gave "${found}"`)
+      process.exit(1)
+    }
+  }
+  writeFileSync(configFile, '{ "failOnLeak": false, "unrefTimers": true }\n')
+  await expect(on, `${tests} tests checked, leaks: ${probe} timer`)
+  writeFileSync(configFile, '{ "failOnLeak": false }\n')
+  for (const copy of copies) await expect(copy, copy === on ? `${tests} tests checked, leaks: ` : 'no report')
+}
+
+/** Two runs started together, the first to start alternating by round; returns [a, b]. */
+export async function sideBySide(run, a, b, round) {
+  const order = round % 2 ? [a, b] : [b, a]
+  const [first, second] = await Promise.all(order.map((copy) => run(copy)))
+  return round % 2 ? [first, second] : [second, first]
+}
+
+/** Prints the median ratios of each set of side-by-side pairs: `sets` is [label, pairs][]. */
+export function printRatios(sets) {
+  for (const [label, list] of sets) {
+    if (!list.length) continue
+    console.log(
+      `${label.padEnd(14)} CPU ${median(ratios(list, 'cpu')).toFixed(3)}x (rounds ${spread(ratios(list, 'cpu'))})   wall ${median(ratios(list, 'wall')).toFixed(3)}x (rounds ${spread(ratios(list, 'wall'))})   off median ${secs(median(list.map(([b]) => b.wall)))} s`,
+    )
+  }
 }
 
 export const median = (xs) => {

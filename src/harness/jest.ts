@@ -19,7 +19,7 @@ import type { ResolvedOptions } from '../detector/options.js'
 import type { Leak } from '../detector/types.js'
 import { runDirFromEnv, writeFileResult } from '../reporters/run-dir.js'
 import { readConfigFile } from './config-file.js'
-import { arm, collect, contextStorage, leakError, openFile, openTest } from './core.js'
+import { arm, collect, contextStorage, leakError, letGo, openFile, openTest } from './core.js'
 import { disabledByEnv } from './env.js'
 import { threadProcess } from '../shared/thread-process.js'
 
@@ -106,6 +106,8 @@ function install(options: ResolvedOptions): void {
     testsChecked++
     const name = b.name ?? test.name
     const leaks = await collect(b, options)
+    // Reported or allowed, what the test left no longer keeps the process (in band: Jest's) alive.
+    await letGo(b)
     for (const leak of leaks) found.push({ test: name, leak })
     return leakError(leaks, 'test', options)
   }
@@ -135,6 +137,7 @@ function install(options: ResolvedOptions): void {
   async function closeFile(): Promise<void> {
     forgetHookTimer(file)
     const leaks = await collect(file, options)
+    await letGo(file)
     const dir = runDirFromEnv()
     const path = (g.expect as unknown as { getState(): { testPath?: string } } | undefined)?.getState().testPath
     if (dir && path) {
