@@ -58,12 +58,13 @@ interface CircusState {
 }
 
 /** jest-circus keeps its state on the context's global under a symbol of its own (not registered). */
+let stateSymbol: symbol | undefined
 function circusState(): CircusState | null {
   const g = globalThis as unknown as Record<symbol, CircusState | undefined>
-  for (const sym of Object.getOwnPropertySymbols(g)) {
-    if (sym.description === 'JEST_STATE_SYMBOL') return g[sym] ?? null
-  }
-  return null
+  // Found once per test file (this module is evaluated again for each): the state is read in
+  // two hooks of every test.
+  stateSymbol ??= Object.getOwnPropertySymbols(g).find((sym) => sym.description === 'JEST_STATE_SYMBOL')
+  return stateSymbol ? (g[stateSymbol] ?? null) : null
 }
 
 /** The test's full name as Vitest writes it: describe blocks joined with ` > `. */
