@@ -90,6 +90,24 @@ describe('node:test modes', () => {
     expect(run.report!.leaks).toEqual([])
   })
 
+  test("a test's own t.after cleanup runs before the check; what it leaves open is still a leak", async () => {
+    const file = write(
+      't-after.test.mjs',
+      [
+        "import { test } from 'node:test'",
+        "import http from 'node:http'",
+        'const listen = async () => { const s = http.createServer(); await new Promise((r) => s.listen(0, "127.0.0.1", r)); return s }',
+        "test('closes its server in t.after', async (t) => { const s = await listen(); t.after(() => new Promise((r) => s.close(r))) })",
+        "test('its t.after leaves the server open', async (t) => { const s = await listen(); t.after(() => {}) })",
+        '',
+      ].join('\n'),
+    )
+    const run = await runNodeTest(dir, [file])
+    expect(run.outcomes.map((o) => `${o.name}: ${o.state}`)).toEqual(['closes its server in t.after: passed', 'its t.after leaves the server open: failed'])
+    expect(run.outcomes[1]!.error).toMatch(/^LeakError: 1 resource leaked by this test:[\s\S]*HTTP server listening on 127\.0\.0\.1:\d+/)
+    expect(run.report!.leaks.map((l) => `${l.test}: ${l.kind}`)).toEqual(['its t.after leaves the server open: server'])
+  })
+
   test('a bad leakguard.config.json: one line naming the fix, and the run fails', async () => {
     const sub = join(dir, 'bad-config')
     mkdirSync(sub)

@@ -27,6 +27,8 @@ interface TestContext {
   readonly name: string
   readonly fullName?: string
   readonly filePath?: string
+  /** A hook of this test's own, run after every afterEach hook. */
+  readonly after?: (fn: () => unknown) => void
 }
 
 interface Run {
@@ -169,6 +171,16 @@ function start(run: Run, options: ResolvedOptions, outputFile: string): void {
     if (error) throw error
   }
 
+  // node:test runs a test's own `t.after` hooks after every afterEach (its usual cleanup:
+  // `t.after(() => server.close())`). A bracket with something left over is checked last among
+  // them: a `t.after` added now runs after the test's own.
+  const check = (t: TestContext, bracket: Bracket): Promise<void> | undefined => {
+    if (closeIfClean(bracket)) return undefined
+    if (typeof t.after !== 'function') return closeTest(t, bracket, null)
+    t.after(() => closeTest(t, bracket, null))
+    return undefined
+  }
+
   // Not an async function: a clean test with no root-level afterEach of the file's is closed on
   // the spot, without a promise (two hooks a test is most of what leakguard costs here).
   afterEach((t: TestContext) => {
@@ -179,11 +191,11 @@ function start(run: Run, options: ResolvedOptions, outputFile: string): void {
     }
     if (rootAfterEach.length > 0) {
       return runHooks(rootAfterEach, t).then((failed) => {
-        if (bracket) return closeTest(t, bracket, failed)
+        if (bracket) check(t, bracket)
         if (failed) throw failed
       })
     }
-    if (bracket && !closeIfClean(bracket)) return closeTest(t, bracket, null)
+    if (bracket) return check(t, bracket)
   })
 
   after(async () => {
