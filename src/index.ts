@@ -1,19 +1,7 @@
 // Test-file entry: useServer(), serverFixture(), allowLeaks(), errors and types.
 // Importing it changes nothing global.
-export { allowLeaks } from './harness/allow.js'
-export { useServer, serverFixture, type UseServerOptions } from './harness/use-server.js'
-export type {
-  ServerHandle,
-  ServerFactory,
-  ServerFactoryContext,
-  ServerOptions,
-  ServerSource,
-  LifecycleLike,
-  RequestListener,
-} from './harness/server-handle.js'
-export { LeakError } from './detector/errors.js'
-export { LEAK_KINDS, type Leak, type LeakKind, type AllowEntry, type DetectorOptions } from './detector/types.js'
-export type { ReportLeak, Report } from './reporters/schema.js'
+export * from './harness/entry-exports.js'
+export { useServer, serverFixture } from './harness/use-server.js'
 import type { Leak } from './detector/types.js'
 
 declare module 'vitest' {

@@ -4,19 +4,7 @@
 import './harness/jest.js'
 import { bindUseServer } from './harness/server-hooks.js'
 
-export { allowLeaks } from './harness/allow.js'
-export { LeakError } from './detector/errors.js'
-export type {
-  ServerHandle,
-  ServerFactory,
-  ServerFactoryContext,
-  ServerOptions,
-  ServerSource,
-  LifecycleLike,
-  RequestListener,
-} from './harness/server-handle.js'
-export type { UseServerOptions } from './harness/server-hooks.js'
-export { LEAK_KINDS, type Leak, type LeakKind, type AllowEntry, type DetectorOptions } from './detector/types.js'
+export * from './harness/entry-exports.js'
 
 type Hook = (fn: () => Promise<unknown>, timeout?: number) => void
 

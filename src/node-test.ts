@@ -10,20 +10,7 @@ import './harness/node-test.js'
 type NodeTest = typeof import('node:test')
 const nodeTest = (): NodeTest => createRequire(import.meta.url)('node:test') as NodeTest
 
-export { allowLeaks } from './harness/allow.js'
-export type { UseServerOptions } from './harness/server-hooks.js'
-export type {
-  ServerHandle,
-  ServerFactory,
-  ServerFactoryContext,
-  ServerOptions,
-  ServerSource,
-  LifecycleLike,
-  RequestListener,
-} from './harness/server-handle.js'
-export { LeakError } from './detector/errors.js'
-export { LEAK_KINDS, type Leak, type LeakKind, type AllowEntry, type DetectorOptions } from './detector/types.js'
-export type { ReportLeak, Report } from './reporters/schema.js'
+export * from './harness/entry-exports.js'
 
 /**
  * Starts a server for the tests of this file (or of the `describe` it is called in) on loopback

@@ -19,6 +19,11 @@ export interface FileConfig {
 /** Bad config: its message is one line that names the file, the option and the fix. */
 export class ConfigError extends Error {
   override readonly name = 'ConfigError'
+  constructor(message: string) {
+    super(message)
+    // A runner that prints an error's stack (Jest) prints this one line.
+    this.stack = message
+  }
 }
 
 function regExpOf(site: { source?: unknown; flags?: unknown }, where: string): { source: string; flags: string } {

@@ -282,19 +282,9 @@ function patchFileRealm(): void {
   }
 }
 
-/** Bad config: an error whose stack is its one line (Jest prints an error's stack). */
-function oneLine(e: Error): Error {
-  e.stack = e.message
-  return e
-}
-
 if (!disabledByEnv()) {
-  let options: ResolvedOptions
-  try {
-    options = readOptions()
-  } catch (e) {
-    throw (e as Error).name === 'ConfigError' ? oneLine(e as Error) : e
-  }
+  // A bad config throws a ConfigError, whose stack is its one line.
+  const options = readOptions()
   arm('jest')
   protectTimers()
   quietHostRealm()

@@ -156,17 +156,15 @@ function start(run: Run, options: ResolvedOptions, outputFile: string): void {
     open.set(t, openTest(name, parent))
   })
 
-  /** Closes a test's bracket after the file's root-level afterEach hooks (`failed`: their first error). */
-  const closeTest = async (t: TestContext, bracket: Bracket, failed: unknown): Promise<void> => {
+  /** Closes a test's bracket that had something left over; what leaked fails the test. */
+  const closeTest = async (bracket: Bracket, record: FileRecord): Promise<void> => {
     const leaks = await collect(bracket, options)
-    const record = recordFor(fileOf(t))
     // Reported or allowed, what the test left can no longer hold its file's process open.
     await letGo(bracket)
     for (const leak of leaks) {
       record.leaks.push({ test: bracket.name, leak })
       if (leak.kind === 'other') otherTypes.add(String(leak.details.type))
     }
-    if (failed) throw failed
     const error = await leakError(leaks, 'test', options)
     if (error) throw error
   }
@@ -174,28 +172,29 @@ function start(run: Run, options: ResolvedOptions, outputFile: string): void {
   // node:test runs a test's own `t.after` hooks after every afterEach (its usual cleanup:
   // `t.after(() => server.close())`). A bracket with something left over is checked last among
   // them: a `t.after` added now runs after the test's own.
-  const check = (t: TestContext, bracket: Bracket): Promise<void> | undefined => {
+  const check = (t: TestContext, bracket: Bracket, record: FileRecord): Promise<void> | undefined => {
     if (closeIfClean(bracket)) return undefined
-    if (typeof t.after !== 'function') return closeTest(t, bracket, null)
-    t.after(() => closeTest(t, bracket, null))
+    if (typeof t.after !== 'function') return closeTest(bracket, record)
+    t.after(() => closeTest(bracket, record))
     return undefined
   }
 
   // Not an async function: a clean test with no root-level afterEach of the file's is closed on
-  // the spot, without a promise (two hooks a test is most of what leakguard costs here).
+  // the spot, without a promise (this hook runs for every test).
   afterEach((t: TestContext) => {
     const bracket = open.get(t)
+    const record = recordFor(fileOf(t))
     if (bracket) {
       open.delete(t)
-      recordFor(fileOf(t)).testsChecked++
+      record.testsChecked++
     }
     if (rootAfterEach.length > 0) {
       return runHooks(rootAfterEach, t).then((failed) => {
-        if (bracket) check(t, bracket)
+        if (bracket) check(t, bracket, record)
         if (failed) throw failed
       })
     }
-    if (bracket) return check(t, bracket)
+    if (bracket) return check(t, bracket, record)
   })
 
   after(async () => {

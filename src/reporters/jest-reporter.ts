@@ -54,7 +54,6 @@ export default class LeakguardJestReporter {
     } catch (e) {
       // The test files fail with the same line; the run fails once more here, without a stack.
       this.error = e as Error
-      this.error.stack = this.error.message
       process.exitCode = 1
     }
   }
