@@ -336,11 +336,14 @@ export async function runReferenceServer(
 
   // --- shutdown order: loop, pre-drain delay, drain + database, worker (closers run last-registered first) ------------
   let started = false
+  // Listening, though perhaps not yet ready: a cluster primary announces ready on its workers' listen() calls and sends
+  // them connections from then on, so a worker closing before its own start-up finished still drains them, and says so.
+  let listening = false
   let restarting: Promise<void> | undefined
   lifecycle.onClose(
     async () => {
       if (restarting) await restarting
-      if (!started) {
+      if (!listening) {
         await group.stop() // waits for a start still under way, then stops what it started
         return
       }
@@ -422,7 +425,10 @@ export async function runReferenceServer(
   try {
     // The worker child and the listeners start side by side: neither start-up waits for the other's (a cluster's
     // respawned worker answers that much sooner). If either fails, the close below stops the other.
-    ;[workerPid] = await Promise.all([waitForWorker(worker, lifecycle.signal, 10_000), group.start()])
+    const listen = group.start().then(() => {
+      listening = true
+    })
+    ;[workerPid] = await Promise.all([waitForWorker(worker, lifecycle.signal, 10_000), listen])
   } catch (error) {
     // A signal during startup: the close it began stops whatever did start.
     if (!lifecycle.isOpen()) return undefined

@@ -90,4 +90,11 @@ describe.concurrent('a broken reference server fails the scenarios it concerns',
 
 describe.concurrent('a broken cluster fails the scenario it concerns', () => {
   test.each(CLUSTER_CASES)('BREAK=$mode', expectCaught)
+
+  // Seen in CI: a worker sent SIGINT between its listen() and the end of its start-up closed without draining.
+  test('workers still starting up when the signal comes drain what they were sent (SLOW_WORKER_CHILD_MS)', async () => {
+    const only = ['cluster-sigterm-in-flight', 'cluster-sigint-twice']
+    const report = await runScenarios({ only, env: { ...process.env, NODE_OPTIONS: `--import ${PRELOAD}`, SLOW_WORKER_CHILD_MS: '1500' } })
+    expect(report.results.map((r) => [r.name, r.verdict, r.detail])).toEqual(only.map((name) => [name, 'pass', expect.any(String)]))
+  })
 })
