@@ -13,6 +13,7 @@ import type * as DgramNS from 'node:dgram'
 import type * as TimersNS from 'node:timers'
 import { contextStorage, currentOwner, markPrefix, state, track, type Bracket, type DetectorState, type Owner } from './registry.js'
 import { captureStack, type StackHolder } from './stack.js'
+import { threadProcess } from '../shared/thread-process.js'
 
 /** `util.promisify.custom`, a registered symbol. */
 const PROMISIFY_CUSTOM = Symbol.for('nodejs.util.promisify.custom')
@@ -196,6 +197,51 @@ function installNet(): void {
     }
     return connect.apply(this, args as any)
   } as typeof connect
+}
+
+/** `import`/`require` of these, or `process.getBuiltinModule()`, loads `node:http`'s Agent. */
+const HTTP_IDS = new Set(['http', 'https', 'node:http', 'node:https'])
+
+/**
+ * The agent patch needs `node:http`. Loading it when the detector arms costs a test worker that never uses it 3–6 ms
+ * on Node 24 and enough long-lived heap there for V8 to double its young generation part-way through a file, which
+ * made promise-heavy tests a third slower (found with bench/import.mjs on Vitest 5, whose test workers have not
+ * loaded http by then). On Node 24 and later, which has synchronous module hooks, and while http is not loaded, the
+ * patch waits for the first `import` or `require` of http or https, or `process.getBuiltinModule()` of either: the
+ * ways user code reaches an Agent. Elsewhere it is installed at once.
+ */
+function installAgentsOnFirstUse(): void {
+  const loaded = (process as { moduleLoadList?: unknown }).moduleLoadList
+  const { registerHooks } = process.getBuiltinModule('node:module') as {
+    registerHooks?: (hooks: { resolve: (specifier: string, context: unknown, next: AnyFn) => { url: string } }) => { deregister(): void }
+  }
+  const major = Number(process.versions.node.split('.')[0])
+  if (major < 24 || typeof registerHooks !== 'function' || !Array.isArray(loaded) || loaded.includes('NativeModule _http_agent')) {
+    return installAgents()
+  }
+  const proc = threadProcess() as NodeJS.Process & { getBuiltinModule: AnyFn }
+  const getBuiltinModule = proc.getBuiltinModule
+  let installed = false
+  const hooks = registerHooks({
+    resolve(specifier, context, next) {
+      const resolved = next(specifier, context)
+      if (!installed && (resolved.url === 'node:http' || resolved.url === 'node:https')) install()
+      return resolved
+    },
+  })
+  const patchedGetBuiltinModule = function (this: unknown, id: string) {
+    if (HTTP_IDS.has(id)) install()
+    return getBuiltinModule.call(this, id)
+  }
+  proc.getBuiltinModule = patchedGetBuiltinModule
+  function install(): void {
+    if (installed) return
+    installed = true
+    if (proc.getBuiltinModule === patchedGetBuiltinModule) proc.getBuiltinModule = getBuiltinModule
+    // Not from inside the hook that is running: once it has returned.
+    queueMicrotask(() => hooks.deregister())
+    installAgents()
+  }
 }
 
 /**
@@ -468,7 +514,7 @@ export function installHooks(): void {
   s.installed = true
   installTimers()
   installNet()
-  installAgents()
+  installAgentsOnFirstUse()
   installDgram()
   installChildProcess()
   installWorker()
