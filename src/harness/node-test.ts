@@ -18,7 +18,7 @@ import type { Leak } from '../detector/types.js'
 import { mergeRun, pruneRuns, runDirAt, writeFileResult } from '../reporters/run-dir.js'
 import { argsOf, hasProcfs, isAlive, startTimeOf } from '../shared/procfs.js'
 import { ConfigError, readConfigFile } from './config-file.js'
-import { arm, closeIfClean, collect, leakError, letGo, openFile, openTest, type Bracket } from './core.js'
+import { arm, closeIfClean, collect, contextStorage, leakError, letGo, openFile, openTest, type Bracket } from './core.js'
 import { disabledByEnv } from './env.js'
 
 type NodeTest = typeof import('node:test')
@@ -74,6 +74,15 @@ interface FileRecord {
 }
 
 type HookFn = (...args: unknown[]) => unknown
+/** A node:test Test, Suite or hook, as far as leakguard reads it. */
+interface ScopeOwner {
+  readonly constructor: { readonly name?: string }
+  readonly parent?: { readonly concurrency?: number } | null
+}
+/** A test (not a hook) whose siblings may run alongside it. */
+function runsConcurrently(owner: ScopeOwner): boolean {
+  return owner.constructor.name !== 'TestHook' && (owner.parent?.concurrency ?? 1) > 1
+}
 /** node:test's tests, suites and hooks are async resources of these classes. */
 const RUNNER_RESOURCES = new Set(['Test', 'Suite', 'TestHook'])
 
@@ -148,7 +157,32 @@ function start(run: Run, options: ResolvedOptions, outputFile: string): void {
     return afterEach.call(this, fn, ...(rest as []))
   } as NodeTest['afterEach']
 
+  // Concurrent tests: node:test calls a test's function, and each of its beforeEach and afterEach hooks, as
+  // `runInAsyncScope(fn, ctx, ...args)`, with the context its beforeEach hooks get. Where tests overlap (a parent with
+  // concurrency above 1), the function runs with the test's bracket in async context, so what it creates, now or
+  // after an await, answers to that test and not to its file. Sequential tests do not pay for the context (on Node 20
+  // and 22 an active AsyncLocalStorage hooks every promise). Patched on Test's prototype, found from the first hook.
+  let scopesPatched = false
+  const patchScopes = (): void => {
+    scopesPatched = true
+    let proto = Object.getPrototypeOf(executionAsyncResource() ?? {}) as Record<string, unknown> | null
+    while (proto && (proto.constructor as { name?: string } | undefined)?.name !== 'Test') proto = Object.getPrototypeOf(proto)
+    const runInAsyncScope = proto?.runInAsyncScope
+    if (!proto || typeof runInAsyncScope !== 'function') return
+    proto.runInAsyncScope = function (this: ScopeOwner, fn: unknown, thisArg: unknown, ...args: unknown[]) {
+      const bracket = open.get(thisArg as TestContext)
+      if (bracket && typeof fn === 'function' && (bracket.overlapped || runsConcurrently(this))) {
+        const inner = fn as HookFn
+        fn = function (this: unknown, ...fnArgs: unknown[]) {
+          return contextStorage().run(bracket, () => inner.apply(this, fnArgs))
+        }
+      }
+      return runInAsyncScope.call(this, fn, thisArg, ...args)
+    }
+  }
+
   beforeEach((t: TestContext) => {
+    if (!scopesPatched) patchScopes()
     const name = fullName(t)
     // A subtest (t.test) runs inside its test, which waits for it.
     let parent: Bracket | null = null
