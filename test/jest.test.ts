@@ -146,20 +146,21 @@ describe('Jest, jsdom environment', () => {
     }
   })
 
-  // Not working yet: a test that leaks `window.setInterval` under jsdom is caught, but closing its
-  // bracket can wait until leakguard's hook times out (120 s), seen under load in a workers run.
-  test.skip("a timer set through jsdom's window is the test's", async () => {
-    cpSync(join(ROOT, 'test', 'fixtures', 'jest', 'window-timer.test.cjs'), join(zoo.dir, 'window-timer.test.cjs'))
-    run = await runJest(zoo.dir, {
-      config: { testEnvironment: 'jsdom', testMatch: ['**/window-timer.test.cjs'] },
-      args: ['--maxWorkers=2', '--forceExit'],
+  // In band, after another jsdom file in the same worker: closing the leaking test's bracket once waited on the first
+  // file's window timers, which never fire after its teardown, until the hook timed out.
+  test("a timer set through jsdom's window is the test's, in a worker that ran another jsdom file first", async () => {
+    for (const f of ['first-window.test.cjs', 'window-timer.test.cjs']) cpSync(join(ROOT, 'test', 'fixtures', 'jest', f), join(zoo.dir, f))
+    const windowRun = await runJest(zoo.dir, {
+      config: { testEnvironment: 'jsdom', testMatch: ['**/first-window.test.cjs', '**/window-timer.test.cjs'], testTimeout: 20_000 },
+      args: ['-i', '--forceExit'],
       node,
     })
-    expect(run.tests.get('window-timer.test.cjs > leaks a window interval')?.state).toBe('failed')
-    const leaks = run.report!.leaks.filter((l) => l.file === 'window-timer.test.cjs')
+    expect(windowRun.tests.get('first-window.test.cjs > a cleared window timeout in the first file is not a leak')?.state).toBe('passed')
+    expect(windowRun.tests.get('window-timer.test.cjs > leaks a window interval'), windowRun.output).toMatchObject({ state: 'failed' })
+    const leaks = windowRun.report!.leaks.filter((l) => l.file === 'window-timer.test.cjs')
     expect(leaks.map((l) => [l.test, l.kind])).toEqual([['leaks a window interval', 'timer']])
-    expect(run.tests.get('window-timer.test.cjs > a cleared window timeout is not a leak')?.state).toBe('passed')
-  })
+    expect(windowRun.tests.get('window-timer.test.cjs > a cleared window timeout is not a leak')?.state).toBe('passed')
+  }, 120_000)
 })
 
 describe('Jest, set-up', () => {

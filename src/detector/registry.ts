@@ -93,6 +93,18 @@ const KEY = Symbol.for('leakguard.detector.state')
 // kept there would not outlive the file, and every file would patch the builtins again.
 const host = threadProcess() as unknown as Record<symbol, DetectorState | undefined>
 
+/**
+ * The thread's own timers and clock, from Node's modules, before leakguard wraps them. Not this realm's globals: under
+ * Jest with jsdom, those are the first test file's window's, which stop firing once that file's environment is torn
+ * down (a leak in a later file of the same worker then waited on them until the hook timed out).
+ */
+function realTimers(): DetectorState['real'] {
+  const proc = threadProcess()
+  const timers = proc.getBuiltinModule('node:timers') as typeof import('node:timers')
+  const { performance: clock } = proc.getBuiltinModule('node:perf_hooks') as typeof import('node:perf_hooks')
+  return { setTimeout: timers.setTimeout, clearTimeout: timers.clearTimeout, now: clock.now.bind(clock) }
+}
+
 export function state(): DetectorState {
   const g = host
   let s = g[KEY]
@@ -117,11 +129,7 @@ export function state(): DetectorState {
       runnerFiles: new Set(),
       markPrefix: null,
       timers: null,
-      real: {
-        setTimeout: globalThis.setTimeout,
-        clearTimeout: globalThis.clearTimeout,
-        now: performance.now.bind(performance),
-      },
+      real: realTimers(),
     }
     g[KEY] = s
   }
