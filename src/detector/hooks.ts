@@ -337,8 +337,14 @@ function installFs(): void {
     const rec = track('file-descriptor', {}, skip, { fd, path: String(path) })
     if (rec) fds.set(fd, rec)
   }
+  // A descriptor closed is done with: a bracket whose records are all done closes on the fast path (the module
+  // loader's reads, opened and closed synchronously, are the common case).
   const forget = (fd: unknown) => {
-    if (typeof fd === 'number') fds.delete(fd)
+    if (typeof fd !== 'number') return
+    const rec = fds.get(fd)
+    if (!rec) return
+    fds.delete(fd)
+    rec.done = true
   }
 
   const openSync = fs.openSync

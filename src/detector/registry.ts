@@ -208,10 +208,12 @@ export function closeBracket(b: Bracket): void {
 
 /**
  * The common case, decided without loading the rest of the detector: nothing was created in the
- * bracket, nothing spawned, and the process holds the same active resources as when it opened.
+ * bracket that is not already done with (a descriptor since closed), nothing spawned, and the
+ * process holds the same active resources as when it opened.
  */
 export function isClean(b: Bracket): boolean {
-  if (b.records.length > 0 || b.spawned) return false
+  if (b.spawned) return false
+  for (const rec of b.records) if (!rec.done) return false
   // A concurrent test does not compare resources (its neighbours change them).
   if (b.overlapped) return true
   const now = process.getActiveResourcesInfo()
