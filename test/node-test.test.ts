@@ -8,9 +8,6 @@ import { runNodeTest, type NodeTestOutcome, type NodeTestRun } from './helpers/r
 import { ROOT, siteOf } from './helpers/run-vitest.js'
 import { CLEAN, LEAKS } from './helpers/zoo-cases.js'
 
-// Concurrent tests too (describe with { concurrency: true }): each leak answers to the test that made it.
-const TEST_LEAKS = LEAKS
-
 const SHIM = join(ROOT, 'test', 'fixtures', 'shims', 'node-test.mjs')
 
 let zoo: PortedZoo
@@ -47,7 +44,7 @@ describe('node:test: the leak zoo', () => {
   })
 
   describe('leaks are caught', () => {
-    test.each(TEST_LEAKS)('$file > $test', (c) => {
+    test.each(LEAKS)('$file > $test', (c) => {
       const o = outcome(c.file, c.test)
       expect(o.state).toBe('failed')
       expect(o.error).toMatch(/^LeakError: 1 resource leaked by this test:/)
@@ -100,7 +97,7 @@ describe('node:test: the leak zoo', () => {
     expect(r.schemaVersion).toBe(1)
     expect(r.runner).toBe('node:test')
     expect(r.vitestVersion).toBe(process.versions.node)
-    expect(r.leaks.filter((l) => l.test !== null)).toHaveLength(TEST_LEAKS.length)
+    expect(r.leaks.filter((l) => l.test !== null)).toHaveLength(LEAKS.length)
     expect(r.leaks.filter((l) => l.test === null)).toHaveLength(2)
     expect(r.totals.testsChecked).toBe(run.outcomes.filter((o) => !isFileEntry(o)).length)
   })

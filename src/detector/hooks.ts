@@ -199,7 +199,7 @@ function installNet(): void {
   } as typeof connect
 }
 
-/** `import`/`require` of these, or `process.getBuiltinModule()`, loads `node:http`'s Agent. */
+/** `import`/`require` of these (resolved to the `node:` form), or `process.getBuiltinModule()`, loads `node:http`'s Agent. */
 const HTTP_IDS = new Set(['http', 'https', 'node:http', 'node:https'])
 
 /**
@@ -225,7 +225,7 @@ function installAgentsOnFirstUse(): void {
   const hooks = registerHooks({
     resolve(specifier, context, next) {
       const resolved = next(specifier, context)
-      if (!installed && (resolved.url === 'node:http' || resolved.url === 'node:https')) install()
+      if (!installed && HTTP_IDS.has(resolved.url)) install()
       return resolved
     },
   })

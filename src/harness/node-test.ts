@@ -28,7 +28,7 @@ interface TestContext {
   readonly fullName?: string
   readonly filePath?: string
   /** A hook of this test's own, run after every afterEach hook. */
-  readonly after?: (fn: () => unknown) => void
+  readonly after: (fn: () => unknown) => void
 }
 
 interface Run {
@@ -206,11 +206,8 @@ function start(run: Run, options: ResolvedOptions, outputFile: string): void {
   // node:test runs a test's own `t.after` hooks after every afterEach (its usual cleanup:
   // `t.after(() => server.close())`). A bracket with something left over is checked last among
   // them: a `t.after` added now runs after the test's own.
-  const check = (t: TestContext, bracket: Bracket, record: FileRecord): Promise<void> | undefined => {
-    if (closeIfClean(bracket)) return undefined
-    if (typeof t.after !== 'function') return closeTest(bracket, record)
-    t.after(() => closeTest(bracket, record))
-    return undefined
+  const check = (t: TestContext, bracket: Bracket, record: FileRecord): void => {
+    if (!closeIfClean(bracket)) t.after(() => closeTest(bracket, record))
   }
 
   // Not an async function: a clean test with no root-level afterEach of the file's is closed on
@@ -228,7 +225,7 @@ function start(run: Run, options: ResolvedOptions, outputFile: string): void {
         if (failed) throw failed
       })
     }
-    if (bracket) return check(t, bracket, record)
+    if (bracket) check(t, bracket, record)
   })
 
   after(async () => {

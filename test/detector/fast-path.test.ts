@@ -1,10 +1,10 @@
 // A bracket closes on the fast path (without loading the rest of the detector) when everything it recorded is done
 // with: the module loader's reads, a descriptor opened and closed, are the common case in every test file's bracket.
 // Run in a fresh Node process: leakguard is armed in this one already.
-import { execFileSync } from 'node:child_process'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { expect, test } from 'vitest'
+import { runFreshNode } from '../helpers/fresh-node.js'
 
 const CORE = pathToFileURL(join(import.meta.dirname, '..', '..', 'dist', 'harness', 'core.js')).href
 
@@ -27,8 +27,7 @@ test('descriptors opened and closed leave a bracket clean; one left open does no
     closeSync(fd)
     console.log(JSON.stringify({ recorded, readsClean, keepsClean }))
   `
-  const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' })
-  const result = JSON.parse(out.trim().split('\n').at(-1)!)
+  const result = runFreshNode<{ recorded: number; readsClean: boolean; keepsClean: boolean }>(script)
   expect(result.recorded).toBeGreaterThan(0)
   expect(result).toMatchObject({ readsClean: true, keepsClean: false })
 })

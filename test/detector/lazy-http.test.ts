@@ -1,10 +1,10 @@
 // Arming does not load node:http where Node has synchronous module hooks (24 and later): the agent patch waits for
 // the first import, require or getBuiltinModule of http or https. Elsewhere it is installed when the detector arms.
 // Each case runs in a fresh Node process, which has not loaded http.
-import { execFileSync } from 'node:child_process'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { expect, test } from 'vitest'
+import { runFreshNode } from '../helpers/fresh-node.js'
 
 const HOOKS = pathToFileURL(join(import.meta.dirname, '..', '..', 'dist', 'detector', 'hooks.js')).href
 const LAZY = Number(process.versions.node.split('.')[0]) >= 24
@@ -29,8 +29,7 @@ function armThenReach(how: string): { loadedAtArm: boolean; patched: boolean; se
     const secondAgentPatched = typeof Object.getOwnPropertyDescriptor(again.Agent.prototype, 'freeSockets')?.set === 'function'
     console.log(JSON.stringify({ loadedAtArm, patched, secondAgentPatched }))
   `
-  const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' })
-  return JSON.parse(out.trim().split('\n').at(-1)!)
+  return runFreshNode(script)
 }
 
 test.each(['import', 'import-bare', 'require', 'https', 'getBuiltinModule'])('http reached by %s after arming: the agent patch is in place', (how) => {
