@@ -27,8 +27,8 @@ interface TestContext {
   readonly name: string
   readonly fullName?: string
   readonly filePath?: string
-  /** A hook of this test's own, run after every afterEach hook. */
-  readonly after: (fn: () => unknown) => void
+  /** A hook of this test's own, run after every afterEach hook (on every test's context since Node 18.13). */
+  readonly after?: (fn: () => unknown) => void
 }
 
 interface Run {
@@ -207,7 +207,7 @@ function start(run: Run, options: ResolvedOptions, outputFile: string): void {
   // `t.after(() => server.close())`). A bracket with something left over is checked last among
   // them: a `t.after` added now runs after the test's own.
   const check = (t: TestContext, bracket: Bracket, record: FileRecord): void => {
-    if (!closeIfClean(bracket)) t.after(() => closeTest(bracket, record))
+    if (!closeIfClean(bracket)) t.after!(() => closeTest(bracket, record))
   }
 
   // Not an async function: a clean test with no root-level afterEach of the file's is closed on
