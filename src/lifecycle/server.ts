@@ -1,6 +1,7 @@
 // An HTTP server with a lifecycle: start when listening, drain without dropping requests, stop when every
 // socket is closed, restart on the same port with a fresh context, and /health + /ready built in.
 
+import cluster from 'node:cluster'
 import { createServer, type IncomingMessage, type Server, type ServerOptions, type ServerResponse } from 'node:http'
 import type { Socket } from 'node:net'
 import { PortUnavailableError } from './errors.js'
@@ -392,16 +393,31 @@ export function createLifecycleServer<C = undefined>(options: LifecycleServerOpt
   function listen(port: number): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       // Our own once-listeners: listen(cb) would leave its callback behind after an error.
-      const onError = (error: NodeJS.ErrnoException) => {
+      const settle = () => {
+        server.off('error', onError)
         server.off('listening', onListening)
+        process.off('disconnect', onPrimaryGone)
+      }
+      const onError = (error: NodeJS.ErrnoException) => {
+        settle()
         reject(error)
       }
       const onListening = () => {
-        server.off('error', onError)
+        settle()
         resolve()
+      }
+      // In a cluster worker, listen() asks the primary for the port and waits for its answer. A primary that
+      // disconnects this worker first never answers, so without this the start (and a stop awaiting it) would hang.
+      const onPrimaryGone = () => {
+        settle()
+        reject(new Error('The cluster primary disconnected this worker before its server was listening.'))
       }
       server.once('error', onError)
       server.once('listening', onListening)
+      if (cluster.isWorker) {
+        if (!process.connected) return onPrimaryGone()
+        process.once('disconnect', onPrimaryGone)
+      }
       server.listen(port, host)
     })
   }

@@ -110,6 +110,22 @@ describe('createClusterPrimary', () => {
     })
   })
 
+  test('a worker still waiting for its port when the primary stops gives up its start and exits 0 at once', async () => {
+    // The primary ignores a listen() request from a worker it is disconnecting, so that start must not wait for it.
+    await withPrimary('late', async (run) => {
+      await within(run.err.waitFor(/listening \d+\n/), 15_000, run.err.text())
+      await within(run.err.waitFor(/waiting \d+\n/), 15_000, run.err.text())
+      const stopAt = Date.now()
+      run.child.kill('SIGTERM')
+      const [code] = await within(run.closed, 10_000, 'the primary did not exit after SIGTERM')
+      const text = run.err.text()
+      expect(code, text).toBe(0)
+      expect(Date.now() - stopAt, text).toBeLessThan(2_500) // the primary's deadline is 3 s: nothing waited for it
+      expect(text).toContain('late start rejected: The cluster primary disconnected this worker before its server was listening.')
+      expect(text).toMatch(/stopped: exit 0, killed \[\]/)
+    })
+  })
+
   test('bad options are rejected with the option named', () => {
     expect(() => createClusterPrimary({ workers: 0 })).toThrow(/`workers` must be an integer from 1/)
     expect(() => createClusterPrimary({ workers: 1.5 })).toThrow(RangeError)
