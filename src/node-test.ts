@@ -1,14 +1,13 @@
 // leakguard for node:test. Loaded first in each test file's process:
 //   node --test --import leakguard/node-test
 // and imported by test files for useServer() and allowLeaks().
-import { createRequire } from 'node:module'
 import { bindUseServer } from './harness/server-hooks.js'
 import './harness/node-test.js'
 
 // Through require, at call time: an ES import of node:test here would make its ES facade before the
 // harness takes over the file's root-level hooks (see harness/node-test.ts), and miss them.
 type NodeTest = typeof import('node:test')
-const nodeTest = (): NodeTest => createRequire(import.meta.url)('node:test') as NodeTest
+const nodeTest = (): NodeTest => process.getBuiltinModule('node:test') as NodeTest
 
 export * from './harness/entry-exports.js'
 

@@ -212,13 +212,13 @@ const HTTP_IDS = new Set(['http', 'https', 'node:http', 'node:https'])
  */
 function installAgentsOnFirstUse(): void {
   const loaded = (process as { moduleLoadList?: unknown }).moduleLoadList
+  const major = Number(process.versions.node.split('.')[0])
+  // The major first: before 24, node:module would be loaded (and its source-map support) for nothing.
+  if (major < 24 || !Array.isArray(loaded) || loaded.includes('NativeModule _http_agent')) return installAgents()
   const { registerHooks } = process.getBuiltinModule('node:module') as {
     registerHooks?: (hooks: { resolve: (specifier: string, context: unknown, next: AnyFn) => { url: string } }) => { deregister(): void }
   }
-  const major = Number(process.versions.node.split('.')[0])
-  if (major < 24 || typeof registerHooks !== 'function' || !Array.isArray(loaded) || loaded.includes('NativeModule _http_agent')) {
-    return installAgents()
-  }
+  if (typeof registerHooks !== 'function') return installAgents()
   const proc = threadProcess() as NodeJS.Process & { getBuiltinModule: AnyFn }
   const getBuiltinModule = proc.getBuiltinModule
   let installed = false

@@ -101,8 +101,14 @@ const host = threadProcess() as unknown as Record<symbol, DetectorState | undefi
 function realTimers(): DetectorState['real'] {
   const proc = threadProcess()
   const timers = proc.getBuiltinModule('node:timers') as typeof import('node:timers')
-  const { performance: clock } = proc.getBuiltinModule('node:perf_hooks') as typeof import('node:perf_hooks')
-  return { setTimeout: timers.setTimeout, clearTimeout: timers.clearTimeout, now: clock.now.bind(clock) }
+  // A monotonic clock in milliseconds. Not perf_hooks' `performance.now()`: loading perf_hooks costs a node:test file's
+  // process, which has no other use for it, over a millisecond.
+  const hrtime = proc.hrtime
+  const now = () => {
+    const [seconds, nanoseconds] = hrtime()
+    return seconds * 1e3 + nanoseconds / 1e6
+  }
+  return { setTimeout: timers.setTimeout, clearTimeout: timers.clearTimeout, now }
 }
 
 export function state(): DetectorState {

@@ -1,7 +1,7 @@
 // Options for the runners that have no plugin to carry them (node:test, Jest): one JSON file,
 // `leakguard.config.json`, in the directory the run starts from. Read synchronously, once per
 // process, before the first test file loads.
-import { readFileSync } from 'node:fs'
+import { fs } from '../shared/node-fs.js'
 import { join } from 'node:path'
 import { deserializeAllow, validateOptions, type ResolvedOptions, type SerializedAllow } from '../detector/options.js'
 import { DEFAULT_OUTPUT } from '../reporters/schema.js'
@@ -43,7 +43,7 @@ export function readConfigFile(dir: string = process.cwd()): FileConfig {
   const path = join(dir, CONFIG_FILE)
   let text: string
   try {
-    text = readFileSync(path, 'utf8')
+    text = fs.readFileSync(path, 'utf8')
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code
     if (code === 'ENOENT') return { options: validateOptions(undefined), outputFile: DEFAULT_OUTPUT, path: null }

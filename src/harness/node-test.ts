@@ -10,7 +10,6 @@
 // known to its test processes as their parent's pid and start time. A process that a test forks
 // inherits the flag and the environment; it runs no tests, and its parent is not `node --test`,
 // so it arms nothing.
-import { createRequire } from 'node:module'
 import { relative, resolve } from 'node:path'
 import type { ResolvedOptions } from '../detector/options.js'
 import { state } from '../detector/registry.js'
@@ -138,9 +137,9 @@ function start(run: Run, options: ResolvedOptions, outputFile: string): void {
   // after and afterEach hooks would run after leakguard's. They are taken over instead, and run
   // first by leakguard's: the brackets close after every hook of the file, as under Vitest.
   // node:test's ES module takes the functions when it is first imported, which is after this
-  // (leakguard loads node:test only through require); syncBuiltinESMExports does not reach one
-  // made before.
-  const nodeTest = createRequire(import.meta.url)('node:test') as Record<string, HookFn> & NodeTest
+  // (leakguard loads node:test only as its CommonJS object); syncBuiltinESMExports does not reach
+  // one made before.
+  const nodeTest = process.getBuiltinModule('node:test') as Record<string, HookFn> & NodeTest
   const { after, afterEach, beforeEach } = nodeTest
   const rootAfter: HookFn[] = []
   const rootAfterEach: HookFn[] = []

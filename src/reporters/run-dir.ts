@@ -2,7 +2,7 @@
 // process writes what its files leaked into a folder of the run, and the process that reports (the
 // runner's main process) reads them all back into one report. The folder's path travels to the
 // test processes in the environment, which they inherit.
-import { closeSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync } from 'node:fs'
+import { fs } from '../shared/node-fs.js'
 import { join, relative } from 'node:path'
 import type { Leak } from '../detector/types.js'
 import { threadProcess } from '../shared/thread-process.js'
@@ -25,8 +25,8 @@ export interface FileResult {
 /** Makes the run's folder under `<root>/.leakguard/` and hands its path to the processes started from now on. */
 export function createRunDir(root: string): string {
   const parent = join(root, '.leakguard')
-  mkdirSync(parent, { recursive: true })
-  const dir = mkdtempSync(join(parent, 'run-'))
+  fs.mkdirSync(parent, { recursive: true })
+  const dir = fs.mkdtempSync(join(parent, 'run-'))
   process.env[RUN_DIR_ENV] = dir
   return dir
 }
@@ -52,13 +52,13 @@ export function readRunDir(dir: string): { results: FileResult[]; skipped: strin
   const skipped: string[] = []
   let names: string[]
   try {
-    names = readdirSync(dir).filter((n) => n.endsWith('.json')).sort()
+    names = fs.readdirSync(dir).filter((n) => n.endsWith('.json')).sort()
   } catch {
     return { results, skipped }
   }
   for (const name of names) {
     try {
-      const data = JSON.parse(readFileSync(join(dir, name), 'utf8')) as FileResult
+      const data = JSON.parse(fs.readFileSync(join(dir, name), 'utf8')) as FileResult
       if (typeof data.file === 'string' && Array.isArray(data.leaks)) results.push(data)
       else skipped.push(name)
     } catch {
@@ -69,7 +69,7 @@ export function readRunDir(dir: string): { results: FileResult[]; skipped: strin
 }
 
 export function removeRunDir(dir: string): void {
-  rmSync(dir, { recursive: true, force: true })
+  fs.rmSync(dir, { recursive: true, force: true })
 }
 
 /** One report from the results of every process: a file run twice (a retry, a rerun) counts once, its last run. */
@@ -89,7 +89,7 @@ export function reportFromResults(results: readonly FileResult[], root: string, 
 /** The folder of the run named `id`, made if need be: for test processes that know their run without being told. */
 export function runDirAt(root: string, id: string): string {
   const dir = join(root, '.leakguard', 'runs', id)
-  mkdirSync(dir, { recursive: true })
+  fs.mkdirSync(dir, { recursive: true })
   return dir
 }
 
@@ -98,7 +98,7 @@ export function pruneRuns(root: string, isOver: (id: string) => boolean): void {
   const parent = join(root, '.leakguard', 'runs')
   let ids: string[]
   try {
-    ids = readdirSync(parent)
+    ids = fs.readdirSync(parent)
   } catch {
     return
   }
@@ -116,12 +116,12 @@ export function withRunLock<T>(dir: string, fn: () => T, waitMs = 5_000): T {
   const deadline = Date.now() + waitMs
   for (;;) {
     try {
-      closeSync(openSync(lock, 'wx'))
+      fs.closeSync(fs.openSync(lock, 'wx'))
       break
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
       if (Date.now() > deadline) {
-        rmSync(lock, { force: true })
+        fs.rmSync(lock, { force: true })
         continue
       }
       Atomics.wait(sleeper, 0, 0, 5)
@@ -130,7 +130,7 @@ export function withRunLock<T>(dir: string, fn: () => T, waitMs = 5_000): T {
   try {
     return fn()
   } finally {
-    rmSync(lock, { force: true })
+    fs.rmSync(lock, { force: true })
   }
 }
 

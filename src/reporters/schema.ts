@@ -1,6 +1,6 @@
 // The report file, schema version 1: its types, how a run becomes one, and how it is written and
 // read back. Imports nothing of Vitest, so the CLI (`leakguard gate`) can use it.
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
+import { fs } from '../shared/node-fs.js'
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { LEAK_KINDS, type Leak, type LeakKind } from '../detector/types.js'
@@ -150,7 +150,7 @@ export function leakguardVersion(): string {
   if (cachedVersion !== undefined) return cachedVersion
   for (let dir = dirname(fileURLToPath(import.meta.url)); ; dir = dirname(dir)) {
     try {
-      const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name?: string; version?: string }
+      const pkg = JSON.parse(fs.readFileSync(join(dir, 'package.json'), 'utf8')) as { name?: string; version?: string }
       if (pkg.name === 'leakguard' && pkg.version) return (cachedVersion = pkg.version)
     } catch {
       // No package.json here: look further up.
@@ -164,13 +164,13 @@ export function leakguardVersion(): string {
  * Throws (with the temporary file removed) when the folder cannot be created or written.
  */
 export function writeFileAtomic(path: string, text: string): void {
-  mkdirSync(dirname(path), { recursive: true })
+  fs.mkdirSync(dirname(path), { recursive: true })
   const tmp = `${path}.${process.pid}.${Math.random().toString(36).slice(2, 8)}.tmp`
   try {
-    writeFileSync(tmp, text)
-    renameSync(tmp, path)
+    fs.writeFileSync(tmp, text)
+    fs.renameSync(tmp, path)
   } catch (error) {
-    rmSync(tmp, { force: true })
+    fs.rmSync(tmp, { force: true })
     throw error
   }
 }
@@ -207,7 +207,7 @@ export function readJsonFile(
 ): unknown {
   let text: string
   try {
-    text = readFileSync(path, 'utf8')
+    text = fs.readFileSync(path, 'utf8')
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code
     if (code === 'ENOENT') throw new ReportInputError(say.missing)

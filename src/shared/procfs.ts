@@ -1,8 +1,8 @@
 // Processes found by a marker in their environment, which children inherit and keep after they
 // are re-parented. Linux reads /proc; elsewhere nothing is found (callers say what they cover).
-// A leaf module: it imports nothing of leakguard, so the detector, the scenario runner and the
+// A leaf module: it imports nothing of leakguard but its node:fs accessor, so the detector, the scenario runner and the
 // test suite's own end-of-run check can all use it.
-import { readdirSync, readFileSync } from 'node:fs'
+import { fs } from './node-fs.js'
 
 export interface MarkedProcess {
   readonly pid: number
@@ -16,7 +16,7 @@ export const hasProcfs =
   process.platform === 'linux' &&
   (() => {
     try {
-      readdirSync('/proc/self/fd')
+      fs.readdirSync('/proc/self/fd')
       return true
     } catch {
       return false
@@ -25,7 +25,7 @@ export const hasProcfs =
 
 export function isZombie(pid: number): boolean {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1')
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'latin1')
     // The state follows the command name, which is in parentheses and may contain spaces.
     return stat.charAt(stat.lastIndexOf(')') + 2) === 'Z'
   } catch {
@@ -36,7 +36,7 @@ export function isZombie(pid: number): boolean {
 /** The process's start time in clock ticks since boot (`/proc/PID/stat` field 22): with the pid, it names one process for good. */
 export function startTimeOf(pid: number): string | null {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1')
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'latin1')
     return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? null
   } catch {
     return null
@@ -46,7 +46,7 @@ export function startTimeOf(pid: number): string | null {
 /** The process's arguments, `argv[0]` included; empty when it cannot be read. */
 export function argsOf(pid: number): string[] {
   try {
-    return readFileSync(`/proc/${pid}/cmdline`, 'latin1').split('\0').filter(Boolean)
+    return fs.readFileSync(`/proc/${pid}/cmdline`, 'latin1').split('\0').filter(Boolean)
   } catch {
     return []
   }
@@ -54,7 +54,7 @@ export function argsOf(pid: number): string[] {
 
 export function commandOf(pid: number): string {
   try {
-    return readFileSync(`/proc/${pid}/cmdline`, 'latin1').split('\0').filter(Boolean).join(' ')
+    return fs.readFileSync(`/proc/${pid}/cmdline`, 'latin1').split('\0').filter(Boolean).join(' ')
   } catch {
     return '?'
   }
@@ -95,7 +95,7 @@ export function findByEnv(
   if (!hasProcfs) return []
   let entries: string[]
   try {
-    entries = readdirSync('/proc')
+    entries = fs.readdirSync('/proc')
   } catch {
     return []
   }
@@ -107,7 +107,7 @@ export function findByEnv(
     if (pid === process.pid) continue
     let environ: string
     try {
-      environ = readFileSync(`/proc/${entry}/environ`, 'latin1')
+      environ = fs.readFileSync(`/proc/${entry}/environ`, 'latin1')
     } catch {
       continue
     }
