@@ -163,6 +163,12 @@ function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms))
 }
 
+/** One turn of the event loop: what is queued now (I/O callbacks, immediates) runs first. */
+function nextTurn(): Promise<void> {
+  const { setImmediate } = state().real
+  return new Promise((resolve) => setImmediate(resolve))
+}
+
 /**
  * Closes a bracket and returns what it leaked. Costs nothing when nothing was left over; otherwise
  * re-checks until everything left over is gone or `settleMs` has passed. There is no early verdict:
@@ -198,14 +204,16 @@ export async function closeAndCollect(b: Bracket, opts: ResolvedOptions): Promis
   while (found.length > 0) {
     const left = deadline - s.real.now()
     if (left <= 0 && (turns >= MIN_TURNS || opts.settleMs === 0)) break
+    // Soon at first, then less often: a leftover is most often something closing that needs a turn or two of the
+    // event loop (a close handshake, a 'close' event). So the first re-check comes after one turn, the next ones
+    // after 1, 2, 4 and 8 ms, then every 10 ms; sooner for a timer about to fire.
+    let wait = turns === 0 ? 0 : Math.max(1, Math.min(left, 2 ** (turns - 1), 10))
     turns += 1
-    // Wake for the soonest timer that is about to fire, else poll briefly.
-    let wait = Math.max(1, Math.min(left, 10))
     for (const c of found) {
       const due = c.rec ? dueAt(c.rec) : null
       if (due !== null) wait = Math.min(wait, Math.max(1, due - s.real.now() + 1))
     }
-    await sleep(wait)
+    await (wait === 0 ? nextTurn() : sleep(wait))
     found = filter(collect(b, opts, before))
   }
   closeBracket(b)

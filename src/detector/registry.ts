@@ -84,6 +84,7 @@ export interface DetectorState {
   readonly real: {
     setTimeout: typeof globalThis.setTimeout
     clearTimeout: typeof globalThis.clearTimeout
+    setImmediate: typeof globalThis.setImmediate
     now: () => number
   }
 }
@@ -108,7 +109,7 @@ function realTimers(): DetectorState['real'] {
     const [seconds, nanoseconds] = hrtime()
     return seconds * 1e3 + nanoseconds / 1e6
   }
-  return { setTimeout: timers.setTimeout, clearTimeout: timers.clearTimeout, now }
+  return { setTimeout: timers.setTimeout, clearTimeout: timers.clearTimeout, setImmediate: timers.setImmediate, now }
 }
 
 export function state(): DetectorState {
