@@ -4,7 +4,7 @@
 import { bindUseServer } from './harness/server-hooks.js'
 import './harness/node-test.js'
 
-// Through require, at call time: an ES import of node:test here would make its ES facade before the
+// As its CommonJS object, at call time: an ES import of node:test here would make its ES facade before the
 // harness takes over the file's root-level hooks (see harness/node-test.ts), and miss them.
 type NodeTest = typeof import('node:test')
 const nodeTest = (): NodeTest => process.getBuiltinModule('node:test') as NodeTest
