@@ -166,27 +166,30 @@ function installNet(): void {
   const net = process.getBuiltinModule('node:net') as typeof NetNS
   const s = state()
   const listen = net.Server.prototype.listen
-  net.Server.prototype.listen = function patchedListen(this: NetNS.Server, ...args: any[]) {
+  // Each server's newest listen(), and one 'connection' listener per server, whatever the number of listen() calls
+  // (a suite that listens and closes the same server in every test would otherwise pile up listeners).
+  const latest = new WeakMap<object, NonNullable<ReturnType<typeof track>>>()
+  const onConnection = function (this: NetNS.Server, socket: NetNS.Socket) {
+    const rec = latest.get(this)
+    // A server the test made answers for the connections it accepted (a server from beforeAll
+    // does not: those are the file's business).
+    if (!rec || rec.owner.type !== 'test' || !s.enabled || rec.owner.closed) return
+    // Noted now: by the time a leak is described, the server may be closed.
+    const on = this.address()
+    track('socket', socket, patchedListen, { accepted: true, server: this, on }, { stack: rec.stack, where: { owner: rec.owner, ambiguous: null } })
+  }
+  const patchedListen = function patchedListen(this: NetNS.Server, ...args: any[]) {
     const rec = track('server', this, patchedListen, { listening: false })
     if (rec) {
       this.once('listening', () => {
         rec.info.listening = true
       })
-      // A server the test made answers for the connections it accepted (a server from beforeAll
-      // does not: those are the file's business).
-      if (rec.owner.type === 'test') {
-        const server = this
-        this.on('connection', (socket: NetNS.Socket) => {
-          if (s.enabled && !rec.owner.closed) {
-            // Noted now: by the time a leak is described, the server may be closed.
-            const on = server.address()
-            track('socket', socket, patchedListen, { accepted: true, server, on }, { stack: rec.stack, where: { owner: rec.owner, ambiguous: null } })
-          }
-        })
-      }
+      latest.set(this, rec)
+      if (rec.owner.type === 'test' && !this.listeners('connection').includes(onConnection)) this.on('connection', onConnection)
     }
     return listen.apply(this, args as any)
   } as typeof listen
+  net.Server.prototype.listen = patchedListen
 
   const seen = new WeakSet<object>()
   const connect = net.Socket.prototype.connect
