@@ -11,7 +11,7 @@ import type { Cluster } from 'node:cluster'
 import type * as WorkerNS from 'node:worker_threads'
 import type * as DgramNS from 'node:dgram'
 import type * as TimersNS from 'node:timers'
-import { contextStorage, currentOwner, markPrefix, state, track, type Bracket, type DetectorState, type Owner } from './registry.js'
+import { contextStorage, currentOwner, markPrefix, release, state, track, type Bracket, type DetectorState, type Owner, type ResourceRecord } from './registry.js'
 import { captureStack, type StackHolder } from './stack.js'
 import { threadProcess } from '../shared/thread-process.js'
 
@@ -57,7 +57,19 @@ function wrapTimer(original: AnyFn, repeat: boolean, dom = false): AnyFn {
     // Decided once, for both the callback and the record.
     const where = s.enabled ? currentOwner(s) : null
     const owner = typeof callback === 'function' ? where?.owner : null
-    const cb = owner ? withOwner(s, callback as AnyFn, owner) : callback
+    let rec: ResourceRecord | null = null
+    const bound = owner ? withOwner(s, callback as AnyFn, owner) : callback
+    // A one-shot timer is gone once it has fired: its record lets go of it then (see release).
+    const cb =
+      owner && !repeat
+        ? function (this: unknown, ...args: unknown[]) {
+            try {
+              return (bound as AnyFn).apply(this, args)
+            } finally {
+              if (rec) release(rec)
+            }
+          }
+        : bound
     let timer
     if (dom && repeat) {
       const previous = s.inDomInterval
@@ -72,7 +84,7 @@ function wrapTimer(original: AnyFn, repeat: boolean, dom = false): AnyFn {
     }
     const delay = Math.max(1, Number(ms) || 1)
     if (where && (!dom || (typeof timer?.hasRef === 'function' && where.owner?.records.at(-1)?.ref !== timer))) {
-      track('timer', timer, wrapped, { delay, repeat: repeat || s.inDomInterval }, { where })
+      rec = track('timer', timer, wrapped, { delay, repeat: repeat || s.inDomInterval }, { where })
     }
     return timer
   }
@@ -162,6 +174,14 @@ export function patchRealm(): void {
   patchVmBuiltins()
 }
 
+/**
+ * A socket's record lets go of it once it has closed (see release): a closed socket still points to the last request
+ * and response it carried, and what their listeners closed over.
+ */
+function releaseOnClose(socket: NetNS.Socket, rec: ResourceRecord | null): void {
+  if (rec) socket.once('close', () => release(rec))
+}
+
 function installNet(): void {
   const net = process.getBuiltinModule('node:net') as typeof NetNS
   const s = state()
@@ -176,7 +196,11 @@ function installNet(): void {
     if (!rec || rec.owner.type !== 'test' || !s.enabled || rec.owner.closed) return
     // Noted now: by the time a leak is described, the server may be closed.
     const on = this.address()
-    track('socket', socket, patchedListen, { accepted: true, server: this, on }, { stack: rec.stack, where: { owner: rec.owner, ambiguous: null } })
+    releaseOnClose(socket, track('socket', socket, patchedListen, { accepted: true, server: this, on }, { stack: rec.stack, where: { owner: rec.owner, ambiguous: null } }))
+  }
+  const onServerClose = function (this: NetNS.Server) {
+    const rec = latest.get(this)
+    if (rec) release(rec)
   }
   const patchedListen = function patchedListen(this: NetNS.Server, ...args: any[]) {
     const rec = track('server', this, patchedListen, { listening: false })
@@ -186,6 +210,7 @@ function installNet(): void {
       })
       latest.set(this, rec)
       if (rec.owner.type === 'test' && !this.listeners('connection').includes(onConnection)) this.on('connection', onConnection)
+      if (!this.listeners('close').includes(onServerClose)) this.on('close', onServerClose)
     }
     return listen.apply(this, args as any)
   } as typeof listen
@@ -196,7 +221,7 @@ function installNet(): void {
   net.Socket.prototype.connect = function patchedConnect(this: NetNS.Socket, ...args: any[]) {
     if (!seen.has(this)) {
       seen.add(this)
-      track('socket', this, patchedConnect)
+      releaseOnClose(this, track('socket', this, patchedConnect))
     }
     return connect.apply(this, args as any)
   } as typeof connect

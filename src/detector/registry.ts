@@ -29,8 +29,10 @@ export interface Bracket {
 
 export interface ResourceRecord {
   readonly kind: LeakKind
-  readonly ref: object
-  readonly stack: StackHolder
+  /** The resource, until it is released (see `release`). */
+  ref: object
+  /** Where it was made, unformatted, until it is released. */
+  stack: StackHolder
   readonly owner: Bracket
   /** Names of the concurrent tests that were running when an ambiguous resource was created. */
   readonly ambiguous: readonly string[] | null
@@ -291,6 +293,19 @@ export function track(
   }
   owner.records.push(rec)
   return rec
+}
+
+const RELEASED: object = Object.freeze({})
+
+/**
+ * A resource known to be gone for good (a timer that fired): its record is done, and lets go of the resource and of
+ * its stack, whose frames hold functions and receivers. What they closed over can then be collected while the test
+ * still runs (a test that checks with a FinalizationRegistry that a request's objects are freed).
+ */
+export function release(rec: ResourceRecord): void {
+  rec.done = true
+  rec.ref = RELEASED
+  rec.stack = RELEASED
 }
 
 /** `allowLeaks()` inside a test: the current bracket may keep resources of these kinds. */

@@ -1,0 +1,66 @@
+// Records let go of what is gone for good, so it can be garbage-collected while the test still runs: a timer that
+// fired (its callback closes over the test's objects) and a socket that closed (it still points to the last request
+// and response it carried). A test checking with a FinalizationRegistry that a request's objects are freed failed
+// with leakguard on (honojs/node-server's "Memory leak test" under Jest). Run in a fresh Node process with --expose-gc:
+// leakguard is armed in this one already.
+import { execFileSync } from 'node:child_process'
+import { join } from 'node:path'
+import { pathToFileURL } from 'node:url'
+import { expect, test } from 'vitest'
+
+const CORE = pathToFileURL(join(import.meta.dirname, '..', '..', 'dist', 'harness', 'core.js')).href
+
+function collectedInBracket(body: string): { collected: number; recorded: number } {
+  const script = `
+    const core = await import(${JSON.stringify(CORE)})
+    core.arm('runner')
+    const http = await import('node:http')
+    const b = core.openTest('gc')
+    let collected = 0
+    const registry = new FinalizationRegistry(() => collected++)
+    const pause = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
+    ${body}
+    await pause(20)
+    globalThis.gc()
+    await pause(20)
+    console.log(JSON.stringify({ collected, recorded: b.records.length }))
+  `
+  const out = execFileSync(process.execPath, ['--expose-gc', '--input-type=module', '-e', script], { encoding: 'utf8' })
+  return JSON.parse(out.trim().split('\n').at(-1)!) as { collected: number; recorded: number }
+}
+
+test('what a fired timer closed over is collected inside the test', () => {
+  const result = collectedInBracket(`
+    ;(() => {
+      const payload = { big: new Array(1000).fill(1) }
+      registry.register(payload, 'payload')
+      setTimeout(() => void payload.big.length, 0)
+    })()
+  `)
+  expect(result.recorded).toBeGreaterThan(0)
+  expect(result.collected).toBe(1)
+})
+
+test("a request's objects are collected once its connection closed, the server still open", () => {
+  const result = collectedInBracket(`
+    let closed
+    const done = new Promise((resolve) => (closed = resolve))
+    const server = http.createServer((req, res) => {
+      const perRequest = { req, controller: new AbortController() }
+      registry.register(perRequest, 'perRequest')
+      res.on('close', () => setTimeout(() => { perRequest.controller.abort(); closed() }, 0))
+    })
+    await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve))
+    const abort = new AbortController()
+    http.get({ host: '127.0.0.1', port: server.address().port, agent: false, signal: abort.signal }).on('error', () => {})
+    await new Promise((resolve) => server.once('request', () => setImmediate(resolve)))
+    abort.abort()
+    await done
+    await pause(20)
+    globalThis.gc()
+    await pause(20)
+    await new Promise((resolve) => server.close(resolve))
+  `)
+  expect(result.recorded).toBeGreaterThan(0)
+  expect(result.collected).toBe(1)
+})
