@@ -22,11 +22,19 @@ export const MARK_ENV = 'LEAKGUARD_MARK'
 
 type AnyFn = (...args: any[]) => any
 
+/** A callback wrapped by withOwner. */
+interface OwnedCallback extends AnyFn {
+  /** The original: lets `removeListener(original)` find the wrapper. */
+  listener: AnyFn
+  /** A one-shot timer's record, once tracked: the timer is gone when the callback has run (see release). */
+  record?: ResourceRecord | null
+}
+
 /**
  * A callback that answers to `owner` while it runs: what it creates is `owner`'s, not the test's
- * that happens to be running. `listener` lets `removeListener(original)` find the wrapper.
+ * that happens to be running.
  */
-function withOwner(s: DetectorState, fn: AnyFn, owner: Bracket, carry = false): AnyFn {
+function withOwner(s: DetectorState, fn: AnyFn, owner: Bracket, carry = false): OwnedCallback {
   const bound = function (this: unknown, ...args: unknown[]) {
     const previous = s.callbackOwner
     s.callbackOwner = owner
@@ -37,9 +45,10 @@ function withOwner(s: DetectorState, fn: AnyFn, owner: Bracket, carry = false): 
       return carry ? contextStorage().run(owner, () => fn.apply(this, args)) : fn.apply(this, args)
     } finally {
       s.callbackOwner = previous
+      if (bound.record) release(bound.record)
     }
-  }
-  ;(bound as { listener?: AnyFn }).listener = fn
+  } as OwnedCallback
+  bound.listener = fn
   return bound
 }
 
@@ -57,34 +66,24 @@ function wrapTimer(original: AnyFn, repeat: boolean, dom = false): AnyFn {
     // Decided once, for both the callback and the record.
     const where = s.enabled ? currentOwner(s) : null
     const owner = typeof callback === 'function' ? where?.owner : null
-    let rec: ResourceRecord | null = null
-    const bound = owner ? withOwner(s, callback as AnyFn, owner) : callback
-    // A one-shot timer is gone once it has fired: its record lets go of it then (see release).
-    const cb =
-      owner && !repeat
-        ? function (this: unknown, ...args: unknown[]) {
-            try {
-              return (bound as AnyFn).apply(this, args)
-            } finally {
-              if (rec) release(rec)
-            }
-          }
-        : bound
+    const cb = owner ? withOwner(s, callback as AnyFn, owner) : null
     let timer
     if (dom && repeat) {
       const previous = s.inDomInterval
       s.inDomInterval = true
       try {
-        timer = original.call(this, cb, ms, ...rest)
+        timer = original.call(this, cb ?? callback, ms, ...rest)
       } finally {
         s.inDomInterval = previous
       }
     } else {
-      timer = original.call(this, cb, ms, ...rest)
+      timer = original.call(this, cb ?? callback, ms, ...rest)
     }
     const delay = Math.max(1, Number(ms) || 1)
     if (where && (!dom || (typeof timer?.hasRef === 'function' && where.owner?.records.at(-1)?.ref !== timer))) {
-      rec = track('timer', timer, wrapped, { delay, repeat: repeat || s.inDomInterval }, { where })
+      const rec = track('timer', timer, wrapped, { delay, repeat: repeat || s.inDomInterval }, { where })
+      // A one-shot timer is gone once it has fired: its record lets go of it then.
+      if (cb && !repeat) cb.record = rec
     }
     return timer
   }

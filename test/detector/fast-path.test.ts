@@ -1,21 +1,19 @@
 // A bracket closes on the fast path (without loading the rest of the detector) when everything it recorded is done
 // with: the module loader's reads, a descriptor opened and closed, are the common case in every test file's bracket.
 // Run in a fresh Node process: leakguard is armed in this one already.
-import { join } from 'node:path'
-import { pathToFileURL } from 'node:url'
 import { expect, test } from 'vitest'
-import { runFreshNode } from '../helpers/fresh-node.js'
+import { distUrl, runFreshNode } from '../helpers/fresh-node.js'
 
-const CORE = pathToFileURL(join(import.meta.dirname, '..', '..', 'dist', 'harness', 'core.js')).href
+const CORE = distUrl('harness', 'core.js')
 
 test('descriptors opened and closed leave a bracket clean; one left open does not', () => {
   const script = `
-    const core = await import(${JSON.stringify(CORE)})
+    const core = await import(${CORE})
     core.arm('runner')
     // Imported after arming, as a test file's imports are.
     const { closeSync, openSync, readFileSync } = await import('node:fs')
     const { fileURLToPath } = await import('node:url')
-    const file = fileURLToPath(${JSON.stringify(CORE)})
+    const file = fileURLToPath(${CORE})
     const reads = core.openTest('reads')
     readFileSync(file)
     closeSync(openSync(file, 'r'))

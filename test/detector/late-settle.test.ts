@@ -3,13 +3,8 @@
 // pool unref'ing an idle connection in a setImmediate) is not reported. The stall is simulated with the detector's
 // clock, which jumps a second ahead after the settle reads its deadline. Run in a fresh Node process: leakguard is
 // armed in this one already.
-import { join } from 'node:path'
-import { pathToFileURL } from 'node:url'
 import { expect, test } from 'vitest'
-import { runFreshNode } from '../helpers/fresh-node.js'
-
-const DIST = join(import.meta.dirname, '..', '..', 'dist')
-const url = (...parts: string[]) => JSON.stringify(pathToFileURL(join(DIST, ...parts)).href)
+import { distUrl as url, runFreshNode } from '../helpers/fresh-node.js'
 
 function closeAfterStall(settleMs: number, release: 'setImmediate' | 'never'): { leaks: string[]; stalled: boolean } {
   const script = `

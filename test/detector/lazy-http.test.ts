@@ -1,18 +1,16 @@
 // Arming does not load node:http where Node has synchronous module hooks (24 and later): the agent patch waits for
 // the first import, require or getBuiltinModule of http or https. Elsewhere it is installed when the detector arms.
 // Each case runs in a fresh Node process, which has not loaded http.
-import { join } from 'node:path'
-import { pathToFileURL } from 'node:url'
 import { expect, test } from 'vitest'
-import { runFreshNode } from '../helpers/fresh-node.js'
+import { distUrl, runFreshNode } from '../helpers/fresh-node.js'
 
-const HOOKS = pathToFileURL(join(import.meta.dirname, '..', '..', 'dist', 'detector', 'hooks.js')).href
+const HOOKS = distUrl('detector', 'hooks.js')
 const LAZY = Number(process.versions.node.split('.')[0]) >= 24
 
 /** Arms the detector, then reaches http `how`; says whether http was loaded at arm and whether Agent is patched. */
 function armThenReach(how: string): { loadedAtArm: boolean; patched: boolean; secondAgentPatched: boolean } {
   const script = `
-    const { installHooks } = await import(${JSON.stringify(HOOKS)})
+    const { installHooks } = await import(${HOOKS})
     installHooks()
     const loadedAtArm = process.moduleLoadList.includes('NativeModule _http_agent')
     const how = ${JSON.stringify(how)}

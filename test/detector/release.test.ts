@@ -3,16 +3,12 @@
 // and response it carried). A test checking with a FinalizationRegistry that a request's objects are freed failed
 // with leakguard on (honojs/node-server's "Memory leak test" under Jest). Run in a fresh Node process with --expose-gc:
 // leakguard is armed in this one already.
-import { execFileSync } from 'node:child_process'
-import { join } from 'node:path'
-import { pathToFileURL } from 'node:url'
 import { expect, test } from 'vitest'
-
-const CORE = pathToFileURL(join(import.meta.dirname, '..', '..', 'dist', 'harness', 'core.js')).href
+import { distUrl, runFreshNode } from '../helpers/fresh-node.js'
 
 function collectedInBracket(body: string): { collected: number; recorded: number } {
   const script = `
-    const core = await import(${JSON.stringify(CORE)})
+    const core = await import(${distUrl('harness', 'core.js')})
     core.arm('runner')
     const http = await import('node:http')
     const b = core.openTest('gc')
@@ -25,8 +21,7 @@ function collectedInBracket(body: string): { collected: number; recorded: number
     await pause(20)
     console.log(JSON.stringify({ collected, recorded: b.records.length }))
   `
-  const out = execFileSync(process.execPath, ['--expose-gc', '--input-type=module', '-e', script], { encoding: 'utf8' })
-  return JSON.parse(out.trim().split('\n').at(-1)!) as { collected: number; recorded: number }
+  return runFreshNode(script, ['--expose-gc'])
 }
 
 test('what a fired timer closed over is collected inside the test', () => {

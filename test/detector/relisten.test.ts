@@ -2,13 +2,8 @@
 // listener from leakguard, not one per listen(): twelve piled up and Node warned of a listener leak, seen on
 // honojs/node-server's Jest suite. Connections still answer to the test that last listened. Run in a fresh Node
 // process: leakguard is armed in this one already.
-import { join } from 'node:path'
-import { pathToFileURL } from 'node:url'
 import { expect, test } from 'vitest'
-import { runFreshNode } from '../helpers/fresh-node.js'
-
-const DIST = join(import.meta.dirname, '..', '..', 'dist')
-const url = (...parts: string[]) => JSON.stringify(pathToFileURL(join(DIST, ...parts)).href)
+import { distUrl as url, runFreshNode } from '../helpers/fresh-node.js'
 
 test('one server listened in twelve tests: one listener, no warning, the last test owns its connections', () => {
   const script = `
