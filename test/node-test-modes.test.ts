@@ -1,6 +1,6 @@
 // node:test beyond the zoo: files side by side, every file in one process, useServer, bad config,
 // the gate on node:test's report, and a process a test forks (which inherits `--import`).
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { execFile } from 'node:child_process'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
@@ -133,6 +133,30 @@ describe('node:test modes', () => {
     expect(gate.code).toBe(1)
     expect(gate.out).toContain('g.test.mjs')
     expect(gate.out).toContain('setTimeout of 30000 ms')
+  })
+
+  test("a run removes the folders that ended runs left in .leakguard/runs, and then its own stays until the next", async () => {
+    const sub = join(dir, 'prune')
+    const runs = join(sub, '.leakguard', 'runs')
+    // A run whose \`node --test\` process is gone (no pid is this high), and one of a process still alive (this one).
+    const stale = join(runs, '4194304999-1')
+    const live = join(runs, `${process.pid}-x`)
+    mkdirSync(stale, { recursive: true })
+    mkdirSync(live, { recursive: true })
+    const files = [1, 2, 3].map((n) => {
+      writeFileSync(join(sub, `p${n}.test.mjs`), `import { test } from 'node:test'\ntest('fine ${n}', () => {})\n`)
+      return `p${n}.test.mjs`
+    })
+    const run = await runNodeTest(sub, files, { args: ['--test-concurrency=3'] })
+    expect(run.code).toBe(0)
+    expect(run.report!.totals.testsChecked).toBe(3)
+    const left = readdirSync(runs)
+    expect(left).not.toContain('4194304999-1')
+    expect(left).toContain(`${process.pid}-x`)
+    // This run's own folder, with its three files' results.
+    const own = left.filter((id) => id !== `${process.pid}-x`)
+    expect(own).toHaveLength(1)
+    expect(readdirSync(join(runs, own[0]!)).filter((n) => n.endsWith('.json'))).toHaveLength(3)
   })
 
   test('a node process that a test forks inherits --import, and arms nothing', async () => {

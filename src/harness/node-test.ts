@@ -77,11 +77,47 @@ type HookFn = (...args: unknown[]) => unknown
 interface ScopeOwner {
   readonly constructor: { readonly name?: string }
   readonly parent?: { readonly concurrency?: number } | null
+  /** A hook's type ('before', 'beforeEach', ...); undefined on tests and suites. */
+  readonly hookType?: string
+  readonly skipped?: boolean
 }
 /** A test (not a hook) whose siblings may run alongside it. */
 function runsConcurrently(owner: ScopeOwner): boolean {
   return owner.constructor.name !== 'TestHook' && (owner.parent?.concurrency ?? 1) > 1
 }
+/** The call that begins a test's run: its first beforeEach hook's, or its own function's (not a suite's, a skipped test's or another hook's). */
+function startsTest(owner: ScopeOwner): boolean {
+  if (owner.hookType !== undefined) return owner.hookType === 'beforeEach'
+  return owner.constructor.name === 'Test' && owner.parent != null && !owner.skipped
+}
+function isContext(value: unknown): value is TestContext {
+  return typeof value === 'object' && value !== null && typeof (value as TestContext).name === 'string'
+}
+
+/** node:test's Test prototype, from one of its objects (a test, a suite or a hook). */
+function testPrototypeOf(value: unknown): Record<string, unknown> | null {
+  let proto = value == null ? null : (Object.getPrototypeOf(value) as Record<string, unknown> | null)
+  while (proto && (proto.constructor as { name?: string } | undefined)?.name !== 'Test') proto = Object.getPrototypeOf(proto) as Record<string, unknown> | null
+  return proto
+}
+
+/** Test's prototype, from a node:test object that `fn` makes (an async resource: an async hook on for that call only sees it). */
+function testPrototypeDuring(fn: () => void): Record<string, unknown> | null {
+  let found: Record<string, unknown> | null = null
+  const { createHook } = process.getBuiltinModule('node:async_hooks')
+  const hook = createHook({
+    init(_id, _type, _trigger, resource) {
+      found ??= testPrototypeOf(resource)
+    },
+  }).enable()
+  try {
+    fn()
+  } finally {
+    hook.disable()
+  }
+  return found
+}
+
 /** node:test's tests, suites and hooks are async resources of these classes. */
 const RUNNER_RESOURCES = new Set(['Test', 'Suite', 'TestHook'])
 
@@ -156,38 +192,41 @@ function start(run: Run, options: ResolvedOptions, outputFile: string): void {
     return afterEach.call(this, fn, ...(rest as []))
   } as NodeTest['afterEach']
 
-  // Concurrent tests: node:test calls a test's function, and each of its beforeEach and afterEach hooks, as
-  // `runInAsyncScope(fn, ctx, ...args)`, with the context its beforeEach hooks get. Where tests overlap (a parent with
-  // concurrency above 1), the function runs with the test's bracket in async context, so what it creates, now or
-  // after an await, answers to that test and not to its file. Sequential tests do not pay for the context (on Node 20
-  // and 22 an active AsyncLocalStorage hooks every promise). Patched on Test's prototype, found from the first hook.
-  let scopesPatched = false
-  const patchScopes = (): void => {
-    scopesPatched = true
-    let proto = Object.getPrototypeOf(executionAsyncResource() ?? {}) as Record<string, unknown> | null
-    while (proto && (proto.constructor as { name?: string } | undefined)?.name !== 'Test') proto = Object.getPrototypeOf(proto)
-    const runInAsyncScope = proto?.runInAsyncScope
-    if (!proto || typeof runInAsyncScope !== 'function') return
+  /** Opens a test's bracket, inside its nearest open ancestor's (a subtest runs inside its test, which waits for it). */
+  const openFor = (t: TestContext): Bracket => {
+    const name = fullName(t)
+    let parent: Bracket | null = null
+    for (const [other, b] of open) if (name.startsWith(`${fullName(other)} > `) && (!parent || b.id > parent.id)) parent = b
+    const bracket = openTest(name, parent)
+    open.set(t, bracket)
+    return bracket
+  }
+
+  // node:test calls a test's function, and each of its hooks, as `runInAsyncScope(fn, ctx, ...args)` on the Test (a
+  // hook is a TestHook, a Test too), with the test's context. Patched on Test's prototype, this opens a test's bracket
+  // at its first beforeEach hook, or at its function when it has none: one call that runs anyway, where a root
+  // beforeEach hook of leakguard's would cost a hook run for every test (a third of leakguard's cost a test).
+  // Concurrent tests: where tests overlap (a parent with concurrency above 1), the test's function and hooks run with
+  // its bracket in async context, so what they create, now or after an await, answers to that test and not to its
+  // file. Sequential tests do not pay for the context (on Node 20 and 22 an active AsyncLocalStorage hooks every
+  // promise).
+  const patchScopes = (proto: Record<string, unknown>, opens: boolean): boolean => {
+    const runInAsyncScope = proto.runInAsyncScope
+    if (typeof runInAsyncScope !== 'function') return false
     proto.runInAsyncScope = function (this: ScopeOwner, fn: unknown, thisArg: unknown, ...args: unknown[]) {
-      const bracket = open.get(thisArg as TestContext)
+      let bracket = open.get(thisArg as TestContext)
+      if (!bracket && opens && startsTest(this) && isContext(thisArg)) bracket = openFor(thisArg)
       if (bracket && typeof fn === 'function' && (bracket.overlapped || runsConcurrently(this))) {
         const inner = fn as HookFn
+        const b = bracket
         fn = function (this: unknown, ...fnArgs: unknown[]) {
-          return contextStorage().run(bracket, () => inner.apply(this, fnArgs))
+          return contextStorage().run(b, () => inner.apply(this, fnArgs))
         }
       }
       return runInAsyncScope.call(this, fn, thisArg, ...args)
     }
+    return true
   }
-
-  beforeEach((t: TestContext) => {
-    if (!scopesPatched) patchScopes()
-    const name = fullName(t)
-    // A subtest (t.test) runs inside its test, which waits for it.
-    let parent: Bracket | null = null
-    for (const [other, b] of open) if (name.startsWith(`${fullName(other)} > `) && (!parent || b.id > parent.id)) parent = b
-    open.set(t, openTest(name, parent))
-  })
 
   /** Closes a test's bracket that had something left over; what leaked fails the test. */
   const closeTest = async (bracket: Bracket, record: FileRecord): Promise<void> => {
@@ -227,7 +266,7 @@ function start(run: Run, options: ResolvedOptions, outputFile: string): void {
     if (bracket) check(t, bracket, record)
   })
 
-  after(async () => {
+  const fileDone = async (): Promise<void> => {
     const failed = await runHooks(rootAfter, undefined)
     const leaks = await collect(file, options)
     for (const leak of leaks) if (leak.kind === 'other') otherTypes.add(String(leak.details.type))
@@ -241,10 +280,11 @@ function start(run: Run, options: ResolvedOptions, outputFile: string): void {
       }
     }
     try {
-      const dir = runDirAt(root, run.id)
+      const { dir, made } = runDirAt(root, run.id)
       for (const [path, r] of files) writeFileResult(dir, { file: path, startedAt, testsChecked: r.testsChecked, leaks: r.leaks })
       mergeRun(dir, root, outputFile, { runner: 'node:test', vitestVersion: process.versions.node, shard: null, merged: false, interrupted: false })
-      pruneRuns(root, (id) => id !== run.id && runIsOver(id))
+      // Folders that ended runs left: looked for once a run, by the process that made this run's.
+      if (made) pruneRuns(root, (id) => id !== run.id && runIsOver(id))
     } catch (e) {
       process.stderr.write(
         `[leakguard] could not write the leak report to ${relative(process.cwd(), outputFile) || outputFile} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); make that folder writable or set "outputFile" in leakguard.config.json.\n`,
@@ -259,7 +299,23 @@ function start(run: Run, options: ResolvedOptions, outputFile: string): void {
       process.stderr.write(`${error.message}\n`)
       process.exitCode = 1
     }
-  })
+  }
+
+  // Registering leakguard's root `after` hook makes a TestHook, which is a Test.
+  const proto = testPrototypeDuring(() => after(fileDone))
+  if (!proto || !patchScopes(proto, true)) {
+    // Elsewhere (a node:test whose hooks are made some other way), a root beforeEach hook of leakguard's opens the
+    // brackets, and the prototype is found from the first.
+    let patched = false
+    beforeEach((t: TestContext) => {
+      if (!patched) {
+        patched = true
+        const found = testPrototypeOf(executionAsyncResource())
+        if (found) patchScopes(found, false)
+      }
+      openFor(t)
+    })
+  }
 }
 
 const run = disabledByEnv() ? null : findRun()

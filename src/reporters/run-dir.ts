@@ -86,11 +86,13 @@ export function reportFromResults(results: readonly FileResult[], root: string, 
   return assembleReport(files, testsChecked, run)
 }
 
-/** The folder of the run named `id`, made if need be: for test processes that know their run without being told. */
-export function runDirAt(root: string, id: string): string {
+/**
+ * The folder of the run named `id`, made if need be: for test processes that know their run without being told.
+ * `made`: this call made it (the run's first process to get here).
+ */
+export function runDirAt(root: string, id: string): { dir: string; made: boolean } {
   const dir = join(root, '.leakguard', 'runs', id)
-  fs.mkdirSync(dir, { recursive: true })
-  return dir
+  return { dir, made: fs.mkdirSync(dir, { recursive: true }) !== undefined }
 }
 
 /** Folders of runs that are over (as `isOver` says of their ids) are removed. */

@@ -1,5 +1,6 @@
-// What arming leakguard loads in a node:test file's process, which runs one test file and has loaded little: each
-// builtin module costs there. Not the ES-module face of node:fs (it reads every export, and the lazy ones load the
+// What leakguard costs a node:test file's process, which runs one test file and has loaded little: each builtin
+// module costs there, and each hook that runs for every test (a hook run is nearly a test run of node:test's own).
+// What arming loads: Not the ES-module face of node:fs (it reads every export, and the lazy ones load the
 // file streams, fs.promises, Dir and the watchers), not perf_hooks, and on Node 24 not http until something uses it.
 import { execFileSync } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
@@ -29,4 +30,17 @@ test('arming under node:test loads no fs streams, no perf_hooks, and (Node 24) n
   expect(added).not.toContain('NativeModule internal/fs/dir')
   expect(added).not.toContain('NativeModule perf_hooks')
   if (Number(process.versions.node.split('.')[0]) >= 24) expect(added).not.toContain('NativeModule _http_agent')
+})
+
+test('under node:test, leakguard runs one hook for each test (its afterEach), not two', () => {
+  const out = join(cwd, 'hooks.json')
+  const fixture = join(ROOT, 'test', 'fixtures', 'node-test-load', 'hooks.test.mjs')
+  const run = (args: string[]) => {
+    execFileSync(process.execPath, [...args, '--test', '--test-reporter=dot', fixture], { cwd, env: { ...process.env, HOOKS_OUT: out }, stdio: 'ignore' })
+    return JSON.parse(readFileSync(out, 'utf8')) as { beforeEach: number; afterEach: number }
+  }
+  expect(run([])).toEqual({ beforeEach: 0, afterEach: 0 })
+  expect(run(['--import', join(ROOT, 'dist', 'node-test.js')])).toEqual({ beforeEach: 0, afterEach: 1 })
+  // It still checked the test.
+  expect(JSON.parse(readFileSync(join(cwd, '.leakguard', 'report.json'), 'utf8')).totals.testsChecked).toBe(1)
 })
