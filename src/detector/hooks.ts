@@ -272,14 +272,27 @@ function installAgentsOnFirstUse(): void {
 }
 
 /**
+ * http's Agent, from the module that defines it: `_http_agent` alone costs a test process that has not loaded http
+ * yet a fifth of what all of http does (its client, server and parser).
+ */
+function agentClass(): typeof HttpNS.Agent {
+  try {
+    const { Agent } = process.getBuiltinModule('_http_agent') as { Agent?: typeof HttpNS.Agent }
+    if (typeof Agent === 'function') return Agent
+  } catch {
+    // A runtime without the module: http has it.
+  }
+  return (process.getBuiltinModule('node:http') as typeof HttpNS).Agent
+}
+
+/**
  * Pools: an idle keep-alive connection answers to its pool, and a pool to whoever made it. The
  * Agent constructor assigns `freeSockets`; an accessor on the prototype sees that assignment (the
  * constructor runs for subclasses and https.Agent too) and notes the bracket open at the time.
  */
 function installAgents(): void {
-  const http = process.getBuiltinModule('node:http') as typeof HttpNS
   const s = state()
-  const proto = http.Agent.prototype as any
+  const proto = agentClass().prototype as any
   Object.defineProperty(proto, 'freeSockets', {
     configurable: true,
     get: () => undefined,
