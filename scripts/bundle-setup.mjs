@@ -41,7 +41,7 @@ for (const [entry, lazy] of ENTRIES) {
     },
   })
   try {
-    await bundle.write({ file: entry, format: 'esm', sourcemap: false })
+    await bundle.write({ file: entry, format: "esm", sourcemap: false, comments: false, charset: "ascii" })
   } finally {
     await bundle.close()
   }
