@@ -4,7 +4,7 @@
 // workers and in band; a subset under jsdom; the report and a gate run on it; bad config; useServer.
 import { beforeAll, describe, expect, test } from 'vitest'
 import { spawnSync } from 'node:child_process'
-import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { join, relative } from 'node:path'
 import { portZoo, type PortedZoo } from './helpers/port-zoo.js'
 import { runJest, type JestRun } from './helpers/run-jest.js'
@@ -174,6 +174,25 @@ describe('Jest, set-up', () => {
     expect(lines.length).toBeGreaterThan(0)
     for (const line of lines) expect(line.trim()).toMatch(/^leakguard: .*leakguard\.config\.json: .*settleMs/)
     expect(run.output).not.toMatch(/^\s+at .*(config-file|jest\.cjs)/m)
+  }, 60_000)
+
+  test('with a transform, each file in a worker gets its own source-mapped leak sites, not only the first', async () => {
+    mkdirSync(join(ROOT, '.scratch'), { recursive: true })
+    const dir = mkdtempSync(join(ROOT, '.scratch', 'jest-sitemap-'))
+    const leaky = [
+      "const http = require('node:http')",
+      "test('leaks a server', async () => {",
+      '  await new Promise((resolve) =>',
+      "    http.createServer().listen(0, '127.0.0.1', resolve))",
+      '})',
+      '',
+    ].join('\n')
+    for (const name of ['a', 'b', 'c']) writeFileSync(join(dir, `${name}.test.cjs`), leaky)
+    const transform = join(ROOT, 'test', 'fixtures', 'jest', 'shift-transform.cjs')
+    writeFileSync(join(dir, 'leakguard.config.json'), '{ "failOnLeak": false }')
+    const run = await runJest(dir, { config: { transform: { '\\.test\\.cjs$': transform } }, args: ['--runInBand', '--forceExit', '--no-cache'], node })
+    // The transform moves the server's line 4 to line 14; all three files run in the one process.
+    expect(run.report!.leaks.map((l) => l.site).sort(), run.output).toEqual(['a.test.cjs:4:25', 'b.test.cjs:4:25', 'c.test.cjs:4:25'])
   }, 60_000)
 
   test('useServer() from leakguard/jest: started before the tests, stopped after, no leak', async () => {

@@ -402,7 +402,7 @@ function installFs(): void {
       const stream = create(path, ...rest)
       if (s.enabled && typeof (stream as { fd?: unknown }).fd !== 'number') {
         const list = streamStacks.get(stream.path) ?? []
-        list.push(captureStack(patchedCreateStream))
+        list.push(captureStack(patchedCreateStream, s.holder))
         streamStacks.set(stream.path, list)
       }
       return stream
@@ -474,7 +474,7 @@ function installFs(): void {
   // Directory handles (fs.Dir) hold a descriptor until closed (or iterated to the end).
   // Opened asynchronously: who asked, and from where, is noted at the call.
   type Known = { stack?: StackHolder; where?: Owner }
-  const asked = (skip: Function): Known => (s.enabled ? { stack: captureStack(skip), where: currentOwner(s) } : {})
+  const asked = (skip: Function): Known => (s.enabled ? { stack: captureStack(skip, s.holder), where: currentOwner(s) } : {})
   const trackDir = (dir: unknown, path: unknown, skip: Function, known: Known = {}) => {
     const rec = dir && typeof dir === 'object' ? track('file-descriptor', dir, skip, { path: String(path), dir: true }, known) : null
     // Node 20 and 22 keep a Dir's state in symbols; Node 24 in private fields, which nothing can

@@ -82,6 +82,12 @@ export interface DetectorState {
   reportedOther: Map<string, number> | null
   /** Our wrappers of setTimeout and setInterval, for each realm's globalThis (vm pools). */
   timers: { readonly setTimeout: Function; readonly setInterval: Function; readonly originals: readonly Function[] } | null
+  /**
+   * The `Object` of the realm whose tests run now, set as each file opens: a stack's holder is made with it. V8 formats
+   * a captured stack with the `Error.prepareStackTrace` of the realm its holder was made in, and under Jest every test
+   * file has a realm of its own, with a source-map lookup that knows that file's transformed code only.
+   */
+  holder: ObjectConstructor | null
   /** Real timer functions, captured before anyone (us, fake timers) replaced them. */
   readonly real: {
     setTimeout: typeof globalThis.setTimeout
@@ -138,6 +144,7 @@ export function state(): DetectorState {
       runnerFiles: new Set(),
       markPrefix: null,
       timers: null,
+      holder: null,
       real: realTimers(),
     }
     g[KEY] = s
@@ -284,7 +291,7 @@ export function track(
   const rec: ResourceRecord = {
     kind,
     ref,
-    stack: known.stack ?? captureStack(skip),
+    stack: known.stack ?? captureStack(skip, s.holder),
     owner,
     ambiguous,
     createdAt: s.real.now(),

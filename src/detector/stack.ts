@@ -8,9 +8,12 @@ export interface StackHolder {
 
 const OWN_DIR = dirname(dirname(fileURLToPath(import.meta.url))) + sep
 
-/** Captures the current stack without formatting it; `skip` is the wrapper frame to hide. */
-export function captureStack(skip: Function): StackHolder {
-  const holder: StackHolder = {}
+/**
+ * Captures the current stack without formatting it; `skip` is the wrapper frame to hide. `Holder`: the `Object` of the
+ * realm whose `Error.prepareStackTrace` is to format it (a source-map lookup's), when not this module's.
+ */
+export function captureStack(skip: Function, Holder?: ObjectConstructor | null): StackHolder {
+  const holder: StackHolder = Holder ? new Holder() : {}
   const limit = Error.stackTraceLimit
   // Library frames (express, undici, pools) can be deep; the user's frame sits below them.
   Error.stackTraceLimit = 40

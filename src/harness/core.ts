@@ -21,10 +21,18 @@ export function arm(harness: Harness): void {
 /** The file bracket: opened before the test file (and the setup files after leakguard's) load. */
 export function openFile(): Bracket {
   const s = state()
-  // A test file may have a realm of its own: a vm context (vm pools), a fresh DOM window.
+  // A test file may have a realm of its own: a vm context (vm pools, Jest), a fresh DOM window.
   patchRealm()
+  // The stacks of what its tests create are formatted there (with that realm's source maps).
+  s.holder = Object
   if (s.file) s.file.closed = true
   return openBracket('file', null)
+}
+
+/** After a file's bracket has closed: stacks are no longer made in this realm (it need not outlive the file). */
+export function leaveRealm(): void {
+  const s = state()
+  if (s.holder === Object) s.holder = null
 }
 
 /** A test's bracket, named with the test's full name; `parent`: the test it runs inside (a subtest). */

@@ -19,7 +19,7 @@ import type { ResolvedOptions } from '../detector/options.js'
 import type { Leak } from '../detector/types.js'
 import { runDirFromEnv, writeFileResult } from '../reporters/run-dir.js'
 import { readConfigFile } from './config-file.js'
-import { arm, collect, contextStorage, leakError, letGo, openFile, openTest } from './core.js'
+import { arm, collect, contextStorage, leakError, leaveRealm, letGo, openFile, openTest } from './core.js'
 import { disabledByEnv } from './env.js'
 import { threadProcess } from '../shared/thread-process.js'
 
@@ -139,6 +139,7 @@ function install(options: ResolvedOptions): void {
     forgetHookTimer(file)
     const leaks = await collect(file, options)
     await letGo(file)
+    leaveRealm()
     const dir = runDirFromEnv()
     const path = (g.expect as unknown as { getState(): { testPath?: string } } | undefined)?.getState().testPath
     if (dir && path) {
