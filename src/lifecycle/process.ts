@@ -1,7 +1,6 @@
 // The process lifecycle: closers that run once, last-registered first, each under its own time limit; a delay
 // that gives way to shutdown; and opt-in signal and crash handling with one hard deadline.
 
-import cluster from 'node:cluster'
 import { EXIT_FAILURE } from './errors.js'
 import { createLog, describeError, type Log, type LoggerOption } from './logger.js'
 
@@ -264,7 +263,7 @@ export function createLifecycle(options: LifecycleOptions = {}): Lifecycle {
     signalsInstalled = true
     const forceHint = signals.includes('SIGINT') ? ' (press Ctrl-C again to exit at once)' : ''
 
-    const clusterWorker = cluster.isWorker && signalOptions.disconnect !== false
+    const clusterWorker = signalOptions.disconnect !== false && isClusterWorker()
     let deadlineTimer: NodeJS.Timeout | undefined
     const armDeadline = () => {
       if (deadlineTimer) return
@@ -367,4 +366,16 @@ function checkTimeout(name: string, value: number | undefined, fallback: number,
     )
   }
   return value
+}
+
+/**
+ * `cluster.isWorker`, without loading node:cluster where it cannot be one: Node loads the module in each cluster worker
+ * before any code of the worker's runs, and a worker has an IPC channel. (A process that only handles signals, such
+ * as a job worker, need not pay for node:cluster and the net and child_process it loads.)
+ */
+function isClusterWorker(): boolean {
+  if (!process.channel) return false
+  const loaded = (process as { moduleLoadList?: unknown }).moduleLoadList
+  if (Array.isArray(loaded) && !loaded.includes('NativeModule cluster')) return false
+  return (process.getBuiltinModule('node:cluster') as unknown as { readonly isWorker: boolean }).isWorker
 }

@@ -5,6 +5,8 @@ import { access, readFile, rename, writeFile } from 'node:fs/promises'
 import { constants } from 'node:fs'
 import { dirname } from 'node:path'
 import { setFlagsFromString } from 'node:v8'
+import { createRequire } from 'node:module'
+import type initSqlJs from 'sql.js'
 import type { Database, SqlJsStatic } from 'sql.js'
 
 export interface User {
@@ -33,7 +35,9 @@ async function loadEngine(): Promise<SqlJsStatic> {
   // Baseline (Liftoff) code only: optimising sql.js's 650 KB of wasm in the background costs ~0.2 s of CPU a process
   // for a handful of tiny queries, and Node waits for those background compiles before it can exit.
   if (!engine) setFlagsFromString('--liftoff-only')
-  engine ??= import('sql.js').then((mod) => mod.default())
+  // Required, not imported: sql.js is CommonJS, and an import would have Node scan its 100 kB of JavaScript for named
+  // exports first. About 60 ms of CPU less a server process (105 against 165 ms to load it and run three queries).
+  engine ??= Promise.resolve().then(() => (createRequire(import.meta.url)('sql.js') as typeof initSqlJs)())
   return engine
 }
 

@@ -1,7 +1,8 @@
 // The reference server's worker child: computes jobs sent over IPC. It ends on SIGTERM, and on its own when the
 // parent goes away (the IPC channel disconnects), so even a parent that was killed leaves no worker behind.
 
-import { createLifecycle } from '../lifecycle.js'
+// From its own module, not the `lifecycle` entry: this process has no server, and needs neither http nor cluster.
+import { createLifecycle } from '../lifecycle/process.js'
 
 /** Messages between the server and its worker. */
 export type WorkerRequest = { readonly type: 'job'; readonly id: number; readonly n: number }

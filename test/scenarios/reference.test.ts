@@ -72,6 +72,29 @@ test('without an IPC channel it announces readiness as one JSON line on stdout, 
   expect(stderr).toMatch(/worker \d+ exited \(code 0\)/)
 })
 
+// Every scenario starts a reference server, and each server a job worker: what a process loads is CPU the whole run
+// pays for (it is bound by CPU on two cores). The job worker needs neither http nor node:cluster.
+test('the job worker loads no http and no node:cluster, answers a job, and ends when its server goes', async () => {
+  const { fork } = await import('node:child_process')
+  const preload = join(ROOT, 'test', 'scenarios', 'fixtures', 'report-builtins.cjs')
+  const worker = fork(join(ROOT, 'dist', 'reference', 'worker.js'), [], { execArgv: ['--require', preload], stdio: ['ignore', 'ignore', 'pipe', 'ipc'] })
+  const replies: { type: string; value?: number; builtins?: string[] }[] = []
+  worker.on('message', (m: (typeof replies)[number]) => replies.push(m))
+  await new Promise<void>((resolve) => worker.on('message', (m: { type: string }) => m.type === 'worker:ready' && resolve()))
+  worker.send({ type: 'job', id: 1, n: 3 })
+  await new Promise<void>((resolve) => worker.on('message', (m: { type: string }) => m.type === 'result' && resolve()))
+  expect(replies.find((r) => r.type === 'result')).toMatchObject({ id: 1, value: 14 })
+  worker.send({ type: 'builtins?' })
+  await new Promise<void>((resolve) => worker.on('message', (m: { type: string }) => m.type === 'builtins' && resolve()))
+  const builtins = replies.find((r) => r.type === 'builtins')!.builtins!
+  expect(builtins).toContain('NativeModule child_process')
+  expect(builtins).not.toContain('NativeModule http')
+  expect(builtins).not.toContain('NativeModule cluster')
+  worker.disconnect()
+  const [code] = await once(worker, 'exit')
+  expect(code).toBe(0)
+})
+
 describe('readConfig', () => {
   test('defaults: loopback, ports 3000-3002, in-memory database, derived hard deadline', () => {
     const config = readConfig({})
