@@ -36,6 +36,25 @@ test('what a fired timer closed over is collected inside the test', () => {
   expect(result.collected).toBe(1)
 })
 
+test('what a cleared timer or interval closed over is collected inside the test', () => {
+  const result = collectedInBracket(`
+    ;(() => {
+      const timeout = { big: new Array(1000).fill(1) }
+      const interval = { big: new Array(1000).fill(2) }
+      registry.register(timeout, 'timeout')
+      registry.register(interval, 'interval')
+      // A request's timeout, cleared when the answer comes: through the global and through node:timers. (Node's
+      // clear drops the callback; the record keeps only the timer.)
+      clearTimeout(setTimeout(() => void timeout.big.length, 60_000))
+      const timers = process.getBuiltinModule('node:timers')
+      timers.clearInterval(timers.setInterval(() => void interval.big.length, 60_000))
+    })()
+  `)
+  // Both timers, and the pauses' own.
+  expect(result.recorded).toBe(4)
+  expect(result.collected).toBe(2)
+})
+
 test("a request's objects are collected once its connection closed, the server still open", () => {
   const result = collectedInBracket(`
     let closed
