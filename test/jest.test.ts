@@ -176,9 +176,15 @@ describe('Jest, set-up', () => {
     expect(run.output).not.toMatch(/^\s+at .*(config-file|jest\.cjs)/m)
   }, 60_000)
 
-  test('with a transform, each file in a worker gets its own source-mapped leak sites, not only the first', async () => {
+  // Jest's default transform (babel-jest), and one that moves every line 10 down (as ts-jest's output differs from
+  // the source). Three files in one process: the stack of a leak is formatted with its own file's source maps.
+  const TRANSFORMS = [
+    { name: "Jest's default (babel-jest)", transform: undefined },
+    { name: 'a transform that moves lines', transform: { '\\.test\\.cjs$': join(ROOT, 'test', 'fixtures', 'jest', 'shift-transform.cjs') } },
+  ]
+  test.each(TRANSFORMS)('with $name, every file in a worker gets its leak sites, not only the first', async ({ transform }) => {
     mkdirSync(join(ROOT, '.scratch'), { recursive: true })
-    const dir = mkdtempSync(join(ROOT, '.scratch', 'jest-sitemap-'))
+    const dir = mkdtempSync(join(ROOT, '.scratch', 'jest-sites-'))
     const leaky = [
       "const http = require('node:http')",
       "test('leaks a server', async () => {",
@@ -188,10 +194,9 @@ describe('Jest, set-up', () => {
       '',
     ].join('\n')
     for (const name of ['a', 'b', 'c']) writeFileSync(join(dir, `${name}.test.cjs`), leaky)
-    const transform = join(ROOT, 'test', 'fixtures', 'jest', 'shift-transform.cjs')
     writeFileSync(join(dir, 'leakguard.config.json'), '{ "failOnLeak": false }')
-    const run = await runJest(dir, { config: { transform: { '\\.test\\.cjs$': transform } }, args: ['--runInBand', '--forceExit', '--no-cache'], node })
-    // The transform moves the server's line 4 to line 14; all three files run in the one process.
+    const run = await runJest(dir, { config: { transform }, args: ['--runInBand', '--forceExit', '--no-cache'], node })
+    // Line 4, at `listen`.
     expect(run.report!.leaks.map((l) => l.site).sort(), run.output).toEqual(['a.test.cjs:4:25', 'b.test.cjs:4:25', 'c.test.cjs:4:25'])
   }, 60_000)
 

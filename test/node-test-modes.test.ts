@@ -160,6 +160,36 @@ describe('node:test modes', () => {
     expect(readdirSync(join(runs, own[0]!)).filter((n) => n.endsWith('.json'))).toHaveLength(3)
   })
 
+  test("a leaked connection to the test's own server: reported once, as the client, and the run still ends by itself", async () => {
+    const sub = join(dir, 'peer')
+    mkdirSync(sub)
+    writeFileSync(
+      join(sub, 'peer.test.mjs'),
+      [
+        "import { test } from 'node:test'",
+        "import net from 'node:net'",
+        "test('leaks a loopback connection', async () => {",
+        '  const server = net.createServer()',
+        "  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve))",
+        "  const client = net.connect(server.address().port, '127.0.0.1')",
+        "  await new Promise((resolve) => client.on('connect', resolve))",
+        // Stops listening; the accepted end of the connection stays open, as the client does.
+        '  server.close()',
+        '})',
+        '',
+      ].join('\n'),
+    )
+    // Both ends of the connection hold the file's process open: both must be let go of once reported.
+    const ended = await new Promise<{ killed: boolean; code: number | null }>((resolve) =>
+      execFile(process.execPath, ['--import', 'leakguard/node-test', '--test', 'peer.test.mjs'], { cwd: sub, timeout: 30_000 }, (error) =>
+        resolve({ killed: Boolean(error?.killed), code: error ? Number((error as { code?: number }).code) : 0 }),
+      ),
+    )
+    expect(ended).toEqual({ killed: false, code: 1 })
+    const report = JSON.parse(readFileSync(join(sub, '.leakguard', 'report.json'), 'utf8')) as { leaks: { kind: string; description: string }[] }
+    expect(report.leaks.map((l) => l.kind)).toEqual(['socket'])
+  }, 60_000)
+
   test('a node process that a test forks inherits --import, and arms nothing', async () => {
     write('child.mjs', "process.send?.('ready'); setTimeout(() => process.exit(0), 50)\n")
     const file = write(

@@ -254,10 +254,22 @@ export async function closeAndCollect(b: Bracket, opts: ResolvedOptions): Promis
  * whose test processes must end by themselves (node:test waits for each file's process to exit).
  */
 export function unrefLeftAlive(b: Bracket): void {
-  // A leaked server's accepted connections are part of its leak (reported once, with the server).
-  const servers = new Set(b.records.filter((r) => r.verdict).map((r) => r.ref))
+  // A leaked server's accepted connections are part of its leak (reported once, with the server), and so is the
+  // accepted end of a leaked client connection to the test's own server (reported once, as the client).
+  const left = b.records.filter((r) => r.verdict)
+  const servers = new Set(left.map((r) => r.ref))
+  const clients = new Set<string>()
+  for (const r of left) {
+    const socket = r.ref as { localAddress?: string; localPort?: number }
+    if (r.kind === 'socket' && !r.info.accepted && socket.localPort) clients.add(`${socket.localAddress}:${socket.localPort}`)
+  }
+  const partOfLeak = (rec: ResourceRecord): boolean => {
+    if (!rec.info.accepted) return false
+    const socket = rec.ref as { remoteAddress?: string; remotePort?: number }
+    return servers.has(rec.info.server as object) || clients.has(`${socket.remoteAddress}:${socket.remotePort}`)
+  }
   for (const rec of b.records) {
-    if (!rec.verdict && !(rec.info.accepted && servers.has(rec.info.server as object))) continue
+    if (!rec.verdict && !partOfLeak(rec)) continue
     const unref = (rec.ref as { unref?: unknown }).unref
     if (typeof unref === 'function') {
       try {
