@@ -205,7 +205,8 @@ function start(run: Run, options: ResolvedOptions, outputFile: string): void {
   // node:test calls a test's function, and each of its hooks, as `runInAsyncScope(fn, ctx, ...args)` on the Test (a
   // hook is a TestHook, a Test too), with the test's context. Patched on Test's prototype, this opens a test's bracket
   // at its first beforeEach hook, or at its function when it has none: one call that runs anyway, where a root
-  // beforeEach hook of leakguard's would cost a hook run for every test (a third of leakguard's cost a test).
+  // beforeEach hook of leakguard's costs a hook run for every test, nearly a test run of node:test's (under valgrind,
+  // 2,000 empty tests took 12.7% more instructions with leakguard's beforeEach hook, 5.6% without).
   // Concurrent tests: where tests overlap (a parent with concurrency above 1), the test's function and hooks run with
   // its bracket in async context, so what they create, now or after an await, answers to that test and not to its
   // file. Sequential tests do not pay for the context (on Node 20 and 22 an active AsyncLocalStorage hooks every
