@@ -111,7 +111,7 @@ function collect(b: Bracket, opts: ResolvedOptions, before: Map<string, number> 
   }
   if (before) {
     const already = b.type === 'file' ? (s.reportedOther ?? null) : null
-    for (const [type, count] of otherDiff(before, already)) {
+    for (const [type, count] of otherDiff(before, already, b.workerPorts)) {
       out.push({
         rec: null,
         kind: 'other',

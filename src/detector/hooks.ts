@@ -356,10 +356,13 @@ function installChildProcess(): void {
 function installWorker(): void {
   const wt = process.getBuiltinModule('node:worker_threads') as typeof WorkerNS
   const Base = wt.Worker
+  const s = state()
   class Worker extends Base {
     constructor(...args: ConstructorParameters<typeof Base>) {
       super(...args)
       track('worker', this, Worker, { filename: String(args[0]) })
+      s.workers.add(this)
+      this.once('exit', () => s.workers.delete(this))
     }
   }
   ;(wt as any).Worker = Worker

@@ -16,6 +16,8 @@ export interface Bracket {
   readonly records: ResourceRecord[]
   /** `process.getActiveResourcesInfo()` when the bracket opened. */
   readonly before: readonly string[]
+  /** How many of those were MessagePorts of worker threads (see workerPortRefs). */
+  readonly workerPorts: number
   /** Kinds allowed by `allowLeaks()` inside this bracket. */
   readonly allowed: Set<LeakKind>
   /** The test this one runs inside (node:test's subtests), which waits for it. */
@@ -88,6 +90,8 @@ export interface DetectorState {
    * file has a realm of its own, with a source-map lookup that knows that file's transformed code only.
    */
   holder: ObjectConstructor | null
+  /** Live worker threads made here (until their 'exit'): their own MessagePorts are not 'other' resources. */
+  readonly workers: Set<object>
   /** Real timer functions, captured before anyone (us, fake timers) replaced them. */
   readonly real: {
     setTimeout: typeof globalThis.setTimeout
@@ -145,6 +149,7 @@ export function state(): DetectorState {
       markPrefix: null,
       timers: null,
       holder: null,
+      workers: new Set(),
       real: realTimers(),
     }
     g[KEY] = s
@@ -161,14 +166,32 @@ const COVERED_TYPES = new Set([
 const TRANSIENT = /(Req|ReqWrap|ReqCallback|ReqPromise|ConnectWrap|WriteWrap|ShutdownWrap|Request)$/
 
 /** Active resources of the 'other' kind now, beyond those in `before` and those `already` reported. */
-export function otherDiff(before: Map<string, number>, already: Map<string, number> | null): Map<string, number> {
+export function otherDiff(before: Map<string, number>, already: Map<string, number> | null, workerPortsBefore = 0): Map<string, number> {
   const diff = new Map<string, number>()
-  for (const [type, count] of countTypes(process.getActiveResourcesInfo())) {
+  const now = countTypes(process.getActiveResourcesInfo())
+  // A worker thread's own ports count as MessagePorts while ref'd, and Node refs and unrefs them as the worker is
+  // used: they belong to the worker, tracked as itself, and are left out of the count at both ends.
+  const s = state()
+  const workerPorts = s.workers.size > 0 ? workerPortRefs(s) : 0
+  if (workerPorts !== workerPortsBefore) now.set('MessagePort', (now.get('MessagePort') ?? 0) - (workerPorts - workerPortsBefore))
+  for (const [type, count] of now) {
     if (COVERED_TYPES.has(type) || TRANSIENT.test(type)) continue
     const extra = count - (before.get(type) ?? 0) - (already?.get(type) ?? 0)
     if (extra > 0) diff.set(type, extra)
   }
   return diff
+}
+
+/** How many MessagePorts of this thread's live worker threads are ref'd (each is then one active MessagePort). */
+export function workerPortRefs(s: DetectorState): number {
+  let n = 0
+  for (const worker of s.workers) {
+    for (const key of Object.getOwnPropertySymbols(worker)) {
+      const port = (worker as Record<symbol, { hasRef?: () => boolean; constructor?: { name?: string } } | undefined>)[key]
+      if (port?.constructor?.name === 'MessagePort' && typeof port.hasRef === 'function' && port.hasRef()) n++
+    }
+  }
+  return n
 }
 
 export function countTypes(types: readonly string[]): Map<string, number> {
@@ -196,6 +219,7 @@ export function openBracket(type: 'test' | 'file', name: string | null, parent: 
     parent,
     records: [],
     before: process.getActiveResourcesInfo(),
+    workerPorts: s.workers.size > 0 ? workerPortRefs(s) : 0,
     allowed: new Set(),
     overlapped: false,
     spawned: false,
@@ -236,7 +260,7 @@ export function isClean(b: Bracket): boolean {
   const before = b.before
   if (now.length === before.length && now.every((type, i) => type === before[i])) return true
   // Requests come and go, and timers and sockets answer through their records.
-  return otherDiff(countTypes(before), null).size === 0
+  return otherDiff(countTypes(before), null, b.workerPorts).size === 0
 }
 
 /**
