@@ -176,13 +176,18 @@ export function otherDiff(before: Map<string, number>, already: Map<string, numb
   if (workerPorts !== workerPortsBefore) now.set('MessagePort', (now.get('MessagePort') ?? 0) - (workerPorts - workerPortsBefore))
   // In a worker thread (Vitest's threads pools), the runner's own ports come and go with its messages: a MessagePort
   // there cannot be told from the test's by count, and one would be blamed on whichever test ran at the time.
-  const inWorker = !(process.getBuiltinModule('node:worker_threads') as { isMainThread: boolean }).isMainThread
   for (const [type, count] of now) {
-    if (COVERED_TYPES.has(type) || TRANSIENT.test(type) || (inWorker && type === 'MessagePort')) continue
+    if (COVERED_TYPES.has(type) || TRANSIENT.test(type) || (type === 'MessagePort' && inWorkerThread())) continue
     const extra = count - (before.get(type) ?? 0) - (already?.get(type) ?? 0)
     if (extra > 0) diff.set(type, extra)
   }
   return diff
+}
+
+let workerThread: boolean | undefined
+/** Read once, and only where a MessagePort is active: `worker_threads` is not loaded for it otherwise. */
+function inWorkerThread(): boolean {
+  return (workerThread ??= !(process.getBuiltinModule('node:worker_threads') as { isMainThread: boolean }).isMainThread)
 }
 
 /** How many MessagePorts of this thread's live worker threads are ref'd (each is then one active MessagePort). */
