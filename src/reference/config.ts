@@ -7,7 +7,7 @@ export interface ReferenceConfig {
   readonly host: string
   /** `PORT`, `ADMIN_PORT`, `METRICS_PORT`; `0` lets the system pick (the ready announcement says which). */
   readonly ports: { readonly api: number; readonly admin: number; readonly metrics: number }
-  /** `DATABASE_PATH`: SQLite file, loaded at start and written back at close; `:memory:` keeps nothing. */
+  /** `DATABASE_PATH`: JSON file of the users store, read at start and written back at close; `:memory:` keeps nothing. */
   readonly databasePath: string
   /** `DB_CONNECT_ATTEMPTS`: tries before giving up with exit code 70. @default 5 */
   readonly dbAttempts: number
@@ -33,6 +33,11 @@ export interface ReferenceConfig {
   readonly streamIntervalMs: number
   /** `REFERENCE_TEST_HOOKS=1`: enables `POST /debug/uncaught` and `/debug/unhandled` on the admin listener. */
   readonly testHooks: boolean
+  /**
+   * `WORKER_CHILD=0`: runs without the worker child (no background jobs; the loop still runs). Scenarios that are not
+   * about child processes use it: a Node process less to start for each of them. @default true
+   */
+  readonly workerChild: boolean
   /** `WORKER_IGNORE_SIGTERM=1` (test only): the worker child ignores SIGTERM, so shutdown has to SIGKILL it. */
   readonly workerIgnoresSigterm: boolean
   /** `WORKERS`: cluster workers sharing the ports; 1 runs a single process, without a cluster. @default 1 */
@@ -85,6 +90,11 @@ export function readConfig(env: NodeJS.ProcessEnv): ReferenceConfig {
       `SHUTDOWN_TIMEOUT_MS (${shutdownTimeoutMs}) must be larger than PRE_DRAIN_DELAY_MS + DRAIN_TIMEOUT_MS + CHILD_TIMEOUT_MS (${needed}), or the hard deadline cuts a clean shutdown short.`,
     )
   }
+  const workerChild = flag(env, 'WORKER_CHILD', true)
+  const workerIgnoresSigterm = flag(env, 'WORKER_IGNORE_SIGTERM')
+  if (workerIgnoresSigterm && !workerChild) {
+    throw new ConfigError('WORKER_IGNORE_SIGTERM=1 needs the worker child: drop WORKER_CHILD=0, or WORKER_IGNORE_SIGTERM.')
+  }
   return {
     host,
     ports,
@@ -101,7 +111,8 @@ export function readConfig(env: NodeJS.ProcessEnv): ReferenceConfig {
     loopIntervalMs: integer(env, 'LOOP_INTERVAL_MS', 1_000, 1, MAX_MS),
     streamIntervalMs: integer(env, 'STREAM_INTERVAL_MS', 1_000, 1, MAX_MS),
     testHooks: flag(env, 'REFERENCE_TEST_HOOKS'),
-    workerIgnoresSigterm: flag(env, 'WORKER_IGNORE_SIGTERM'),
+    workerChild,
+    workerIgnoresSigterm,
     workers: integer(env, 'WORKERS', 1, 1, MAX_WORKERS, ' (1 runs a single process; more forks a cluster sharing the ports)'),
     clusterTimeoutMs: integer(env, 'CLUSTER_TIMEOUT_MS', Math.min(MAX_MS, shutdownTimeoutMs + 1_000), 1, MAX_MS),
     clusterIgnoreDisconnect: flag(env, 'CLUSTER_IGNORE_DISCONNECT'),
@@ -117,9 +128,10 @@ function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min: nu
   return Number(raw)
 }
 
-function flag(env: NodeJS.ProcessEnv, name: string): boolean {
+function flag(env: NodeJS.ProcessEnv, name: string, fallback = false): boolean {
   const raw = env[name]
-  if (raw === undefined || raw === '' || raw === '0' || raw === 'false') return false
+  if (raw === undefined || raw === '') return fallback
+  if (raw === '0' || raw === 'false') return false
   if (raw === '1' || raw === 'true') return true
   throw new ConfigError(`${name} must be 1 or 0 (true or false), got ${JSON.stringify(raw)}.`)
 }

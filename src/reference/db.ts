@@ -1,13 +1,11 @@
-// The `/users` store: SQLite (sql.js, WebAssembly, nothing to install) loaded from `DATABASE_PATH` when it opens and
-// written back when it closes. Opening fails, and is retried by the caller, when the path cannot be read or written.
+// The `/users` store: a JSON file read from `DATABASE_PATH` when it opens and written back when it closes, the way an
+// embedded database loads its file and flushes it. It stands in for a database connection: opened with backoff at
+// start, closed only after every listener drained. Opening fails, and is retried by the caller, when the path cannot
+// be read or written, or the file is not one this store wrote.
 
 import { access, readFile, rename, writeFile } from 'node:fs/promises'
 import { constants } from 'node:fs'
 import { dirname } from 'node:path'
-import { setFlagsFromString } from 'node:v8'
-import { createRequire } from 'node:module'
-import type initSqlJs from 'sql.js'
-import type { Database, SqlJsStatic } from 'sql.js'
 
 export interface User {
   readonly id: number
@@ -22,50 +20,42 @@ export interface UsersDb {
   list(): User[]
   create(input: { readonly name: string; readonly email?: string | null }): User
   count(): number
-  /** `true` while the connection answers a query. */
+  /** `true` while the connection is open. */
   ping(): boolean
   /** Writes the file (unless `:memory:`) and closes. Idempotent. */
   close(): Promise<void>
 }
 
-let engine: Promise<SqlJsStatic> | undefined
-
-async function loadEngine(): Promise<SqlJsStatic> {
-  // Loaded on first use: an invalid configuration exits before paying for the WebAssembly compile.
-  // Baseline (Liftoff) code only: optimising sql.js's 650 KB of wasm in the background costs ~0.2 s of CPU a process
-  // for a handful of tiny queries, and Node waits for those background compiles before it can exit.
-  if (!engine) setFlagsFromString('--liftoff-only')
-  // Required, not imported: sql.js is CommonJS, and an import would have Node scan its 100 kB of JavaScript for named
-  // exports first. About 60 ms of CPU less a server process (105 against 165 ms to load it and run three queries).
-  engine ??= Promise.resolve().then(() => (createRequire(import.meta.url)('sql.js') as typeof initSqlJs)())
-  return engine
+/** What the file holds. `nextId` is kept apart from the rows, so an id is never reused, as with autoincrement. */
+interface StoreFile {
+  readonly format: typeof FORMAT
+  readonly nextId: number
+  readonly users: readonly User[]
 }
 
+const FORMAT = 'leakguard-reference-users/1'
+
 /**
- * Opens (or creates) the users database at `path`; `':memory:'` keeps it in memory only.
+ * Opens (or creates) the users store at `path`; `':memory:'` keeps it in memory only.
  *
  * @example
- * const db = await connectWithBackoff(() => openUsersDb('./users.sqlite'), { name: 'the database' })
+ * const db = await connectWithBackoff(() => openUsersDb('./users.json'), { name: 'the database' })
  */
 export async function openUsersDb(path: string): Promise<UsersDb> {
-  const SQL = await loadEngine()
-  let data: Buffer | undefined
+  let users: User[] = []
+  let nextId = 1
   if (path !== ':memory:') {
+    let text: string | undefined
     try {
-      data = await readFile(path)
+      text = await readFile(path, 'utf8')
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error
       // A new file is fine, as long as it can be written where it is meant to go.
       await access(dirname(path), constants.W_OK)
     }
+    if (text !== undefined) ({ users, nextId } = parseStore(path, text))
   }
-  const db: Database = new SQL.Database(data)
-  db.run(
-    'create table if not exists users (id integer primary key autoincrement, name text not null, email text, created_at text not null)',
-  )
   let closed: Promise<void> | undefined
-
-  const rows = (sql: string, params?: (string | number | null)[]) => db.exec(sql, params)[0]?.values ?? []
   const check = () => {
     if (closed) throw new Error('The database connection is closed.')
   }
@@ -74,46 +64,59 @@ export async function openUsersDb(path: string): Promise<UsersDb> {
     path,
     list() {
       check()
-      return rows('select id, name, email, created_at from users order by id').map(([id, name, email, createdAt]) => ({
-        id: Number(id),
-        name: String(name),
-        email: email === null ? null : String(email),
-        createdAt: String(createdAt),
-      }))
+      return users.map((user) => ({ ...user }))
     },
     create(input) {
       check()
-      const createdAt = new Date().toISOString()
-      db.run('insert into users (name, email, created_at) values (?, ?, ?)', [input.name, input.email ?? null, createdAt])
-      const id = Number(rows('select last_insert_rowid()')[0]![0])
-      return { id, name: input.name, email: input.email ?? null, createdAt }
+      const user: User = { id: nextId, name: input.name, email: input.email ?? null, createdAt: new Date().toISOString() }
+      nextId += 1
+      users.push(user)
+      return { ...user }
     },
     count() {
       check()
-      return Number(rows('select count(*) from users')[0]![0])
+      return users.length
     },
     ping() {
-      if (closed) return false
-      try {
-        return rows('select 1')[0]?.[0] === 1
-      } catch {
-        return false
-      }
+      return !closed
     },
     close() {
       closed ??= (async () => {
-        try {
-          if (path !== ':memory:') {
-            // Write next to the file, then rename: a crash mid-write never leaves half a database behind.
-            const temporary = `${path}.${process.pid}.tmp`
-            await writeFile(temporary, db.export())
-            await rename(temporary, path)
-          }
-        } finally {
-          db.close()
-        }
+        if (path === ':memory:') return
+        // Write next to the file, then rename: a crash mid-write never leaves half a store behind.
+        const temporary = `${path}.${process.pid}.tmp`
+        const file: StoreFile = { format: FORMAT, nextId, users }
+        await writeFile(temporary, `${JSON.stringify(file)}\n`)
+        await rename(temporary, path)
       })()
       return closed
     },
   }
+}
+
+function parseStore(path: string, text: string): { users: User[]; nextId: number } {
+  let file: Partial<StoreFile> | undefined
+  try {
+    file = JSON.parse(text) as Partial<StoreFile>
+  } catch {
+    // Falls through to the error below.
+  }
+  const users = file?.format === FORMAT && Array.isArray(file.users) ? file.users.filter(isUser) : undefined
+  if (!users || users.length !== file!.users!.length || !Number.isSafeInteger(file!.nextId)) {
+    throw new Error(`${path} is not a users file of the reference server; move it away or set DATABASE_PATH to another file`)
+  }
+  const nextId = Math.max(file!.nextId!, ...users.map((user) => user.id + 1))
+  return { users: users.map((user) => ({ ...user })), nextId }
+}
+
+function isUser(value: unknown): value is User {
+  const user = value as User | null
+  return (
+    typeof user === 'object' &&
+    user !== null &&
+    Number.isSafeInteger(user.id) &&
+    typeof user.name === 'string' &&
+    (user.email === null || typeof user.email === 'string') &&
+    typeof user.createdAt === 'string'
+  )
 }

@@ -1,5 +1,5 @@
 // The bundled reference server, built only on `leakguard/lifecycle`: three listeners (api, admin, metrics) as one
-// group around a SQLite connection, a background loop and a worker child, shut down in the order production needs.
+// group around a database connection, a background loop and a worker child, shut down in the order production needs.
 
 import type { ChildProcess } from 'node:child_process'
 import cluster from 'node:cluster'
@@ -114,38 +114,14 @@ export async function runReferenceServer(
     closeWhenParentGoes(lifecycle, log)
   }
 
-  // --- the worker child: closed last, after the servers stopped sending it work ---------------------------------
-  const children = createChildRegistry({ logger })
-  const worker = children.spawn(process.execPath, [WORKER_PATH], {
-    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
-    env: { ...process.env, WORKER_IGNORE_SIGTERM: config.workerIgnoresSigterm ? '1' : '0' },
-  })
-  let workerPid = worker.pid ?? 0
+  // --- the worker child: closed last, after the servers stopped sending it work (none with WORKER_CHILD=0) ---------
+  const worker = config.workerChild ? startWorkerChild(config, lifecycle, logger, log) : undefined
+  let workerPid = worker?.pid ?? 0
   let jobs = 0
   let jobsDone = 0
-  worker.on('message', (message: WorkerReply) => {
+  worker?.on('message', (message: WorkerReply) => {
     if (message?.type === 'result') jobsDone += 1
   })
-  worker.on('error', (error) => log(`worker error: ${error.message}`))
-  worker.once('exit', (code, signal) => {
-    if (!lifecycle.isOpen()) return
-    log(`worker ${workerPid} exited unexpectedly (${signal ?? `code ${code}`}); shutting down`)
-    process.exitCode = EXIT_FAILURE
-    void lifecycle.close(new Error('The worker child exited unexpectedly.'))
-  })
-  lifecycle.onClose(
-    async () => {
-      const [exit] = await children.closeAll({ timeout: config.childTimeoutMs })
-      if (!exit) return
-      if (exit.forced) {
-        log(`worker ${workerPid} ignored SIGTERM; SIGKILLed after ${config.childTimeoutMs} ms`)
-        if (!process.exitCode) process.exitCode = EXIT_FAILURE
-      } else {
-        log(`worker ${workerPid} exited (${exit.signalCode ?? `code ${exit.exitCode}`})`)
-      }
-    },
-    { name: 'worker', timeout: 2 * config.childTimeoutMs + 1_000 },
-  )
 
   // --- the listeners and their shared context ---------------------------------------------------------------------
   let generation = 0
@@ -379,7 +355,7 @@ export async function runReferenceServer(
     while (lifecycle.isOpen()) {
       ticks += 1
       loopTicks += 1
-      if (worker.connected) {
+      if (worker?.connected) {
         const job: WorkerRequest = { type: 'job', id: ++jobs, n: 10_000 }
         worker.send(job, (error) => {
           if (error) log(`could not send a job to the worker: ${error.message}`)
@@ -428,7 +404,7 @@ export async function runReferenceServer(
     const listen = group.start().then(() => {
       listening = true
     })
-    ;[workerPid] = await Promise.all([waitForWorker(worker, lifecycle.signal, 10_000), listen])
+    ;[workerPid] = await Promise.all([worker ? waitForWorker(worker, lifecycle.signal, 10_000) : 0, listen])
   } catch (error) {
     // A signal during startup: the close it began stops whatever did start.
     if (!lifecycle.isOpen()) return undefined
@@ -443,7 +419,7 @@ export async function runReferenceServer(
   const ready = readyMessage()
   log(
     `ready: api http://${config.host}:${ready.ports.api}, admin :${ready.ports.admin}, metrics :${ready.ports.metrics}` +
-      ` (database ${config.databasePath}, worker ${workerPid})`,
+      ` (database ${config.databasePath}, ${worker ? `worker ${workerPid}` : 'no worker child'})`,
   )
   announce(ready)
   return { lifecycle, group, ports: ready.ports }
@@ -481,6 +457,45 @@ export function closeWhenParentGoes(lifecycle: Lifecycle, log: (line: string) =>
 function announceToParent(message: ReadyAnnouncement): void {
   if (typeof process.send === 'function' && process.connected) process.send(message)
   else process.stdout.write(`${JSON.stringify(message)}\n`)
+}
+
+/**
+ * Spawns the worker child through a child registry, and closes the lifecycle if it dies while the server is open.
+ * Its closer is registered first, so it runs last: after the listeners drained and stopped sending it jobs.
+ */
+function startWorkerChild(
+  config: ReferenceConfig,
+  lifecycle: Lifecycle,
+  logger: Logger,
+  log: (line: string) => void,
+): ChildProcess {
+  const children = createChildRegistry({ logger })
+  const worker = children.spawn(process.execPath, [WORKER_PATH], {
+    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+    env: { ...process.env, WORKER_IGNORE_SIGTERM: config.workerIgnoresSigterm ? '1' : '0' },
+  })
+  const pid = worker.pid ?? 0
+  worker.on('error', (error) => log(`worker error: ${error.message}`))
+  worker.once('exit', (code, signal) => {
+    if (!lifecycle.isOpen()) return
+    log(`worker ${pid} exited unexpectedly (${signal ?? `code ${code}`}); shutting down`)
+    process.exitCode = EXIT_FAILURE
+    void lifecycle.close(new Error('The worker child exited unexpectedly.'))
+  })
+  lifecycle.onClose(
+    async () => {
+      const [exit] = await children.closeAll({ timeout: config.childTimeoutMs })
+      if (!exit) return
+      if (exit.forced) {
+        log(`worker ${pid} ignored SIGTERM; SIGKILLed after ${config.childTimeoutMs} ms`)
+        if (!process.exitCode) process.exitCode = EXIT_FAILURE
+      } else {
+        log(`worker ${pid} exited (${exit.signalCode ?? `code ${exit.exitCode}`})`)
+      }
+    },
+    { name: 'worker', timeout: 2 * config.childTimeoutMs + 1_000 },
+  )
+  return worker
 }
 
 function waitForWorker(worker: ChildProcess, signal: AbortSignal, timeoutMs: number): Promise<number> {

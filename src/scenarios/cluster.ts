@@ -10,6 +10,7 @@ import {
   fail,
   formatMs,
   inFlight,
+  NO_WORKER_CHILD,
   QUICK_EXIT_MS,
   raceTimeout,
   REFERENCE_ONLY,
@@ -42,7 +43,7 @@ export const CLUSTER_SCENARIOS: readonly Scenario[] = [
     skip: ONLY_REFERENCE,
     startCost: WORKERS,
     async run(t) {
-      const { s, ready, workers } = await startCluster(t)
+      const { s, ready, workers } = await startCluster(t, NO_WORKER_CHILD)
       const answered = new Set<number>()
       let requests = 0
       while (requests < 8 && answered.size < WORKERS) {
@@ -67,7 +68,7 @@ export const CLUSTER_SCENARIOS: readonly Scenario[] = [
     skip: ONLY_REFERENCE,
     startCost: WORKERS,
     async run(t) {
-      const { s, workers } = await startCluster(t, { DRAIN_TIMEOUT_MS: '5000' })
+      const { s, workers } = await startCluster(t, { ...NO_WORKER_CHILD, DRAIN_TIMEOUT_MS: '5000' })
       const { slow, signalledAt } = await inFlight(t, s, CLUSTER_SLOW_MS)
       await s.stderr.waitFor(/Asked \d+ worker\(s\) to disconnect/, 3_000, 'that it asked the workers to disconnect', t.signal)
       const refused = await connectOutcome(s.readyInfo!.ports.api)
@@ -125,7 +126,7 @@ export const CLUSTER_SCENARIOS: readonly Scenario[] = [
     skip: ONLY_REFERENCE,
     startCost: WORKERS,
     async run(t) {
-      const { s, workers } = await startCluster(t)
+      const { s, workers } = await startCluster(t, NO_WORKER_CHILD)
       const { slow } = await inFlight(t, s, 60_000, 10_000, 'SIGINT')
       await s.stderr.waitFor(/^\[reference\] draining: /, 3_000, 'that a worker began draining', t.signal)
       const second = s.kill('SIGINT')
@@ -171,7 +172,7 @@ async function expectWorkersGone(s: ServerProcess, pids: readonly number[], exit
 }
 
 async function workerKilled(t: ScenarioContext): Promise<string> {
-  const { s, workers } = await startCluster(t)
+  const { s, workers } = await startCluster(t, NO_WORKER_CHILD)
   const victim = workers[0]!
   let killedAt = 0
   let requests = 0

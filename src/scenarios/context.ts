@@ -341,6 +341,12 @@ interface ReadyMessage {
  * start-up of every other scenario's server (CPU-bound: about 4 CPU-seconds in all, on 2 cores) to fit inside it.
  */
 export const DEADLINE_MS = 2_500
+/**
+ * For the scenarios that are not about child processes: the reference server without its worker child, a Node
+ * process less to start for each (they test the HTTP side of shutdown). The worker child stays in every scenario about
+ * the process as a whole: ready, signals twice, crashes, the child that ignores SIGTERM, a cluster worker SIGKILLed.
+ */
+export const NO_WORKER_CHILD: Readonly<Record<string, string>> = { WORKER_CHILD: '0' }
 /** How long an idle server may take to exit after SIGTERM. */
 export const QUICK_EXIT_MS = 2_000
 /** How long the slow request a scenario holds in flight takes. */

@@ -116,9 +116,9 @@ export const scenarios: readonly ScenarioInfo[] = SCENARIOS.map((s) => {
 
 const REFERENCE_MAIN = fileURLToPath(new URL('../reference/main.js', import.meta.url))
 /**
- * How many servers may be starting at once. Start-up is the CPU-heavy part (two Node processes and a WebAssembly
- * compile each); with it limited, and the scenarios that wait longest started first, their waiting overlaps the
- * others' start-up instead of everything slowing down together. A slot frees once a scenario's server is ready.
+ * How many servers may be starting at once. Start-up is the CPU-heavy part (a Node process or two each); with it
+ * limited, and the scenarios that wait longest started first, their waiting overlaps the others' start-up instead of
+ * everything slowing down together. A slot frees once a scenario's server is ready.
  */
 const STARTING_AT_ONCE = 4
 

@@ -2,9 +2,11 @@
 // its announcement without an IPC channel, and its configuration rules.
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
-import { beforeAll, describe, expect, test } from 'vitest'
-import { ConfigError, readConfig } from '../../dist/reference/index.js'
-import { readFileSync } from 'node:fs'
+import { afterEach, beforeAll, beforeEach, describe, expect, test } from 'vitest'
+import { ConfigError, openUsersDb, readConfig } from '../../dist/reference/index.js'
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { formatTable, runScenarios, scenarios } from '../../dist/scenarios/index.js'
 import { assertBuildIsFresh, ROOT } from './helpers.js'
@@ -41,10 +43,11 @@ test('every scenario passes against the reference server, and the README shows t
   expect(real.map(words)).toEqual(shown.map(words))
 })
 
-test('without an IPC channel it announces readiness as one JSON line on stdout, and exits 0 on SIGTERM', async () => {
+/** Starts the reference server without an IPC channel, waits for its JSON announcement line, then SIGTERMs it. */
+async function runWithoutIpc(extraEnv: Record<string, string> = {}) {
   const child = spawn(process.execPath, ['dist/reference/main.js'], {
     cwd: ROOT,
-    env: { ...process.env, PORT: '0', ADMIN_PORT: '0', METRICS_PORT: '0' },
+    env: { ...process.env, PORT: '0', ADMIN_PORT: '0', METRICS_PORT: '0', ...extraEnv },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   let stdout = ''
@@ -69,7 +72,20 @@ test('without an IPC channel it announces readiness as one JSON line on stdout, 
   expect({ code, signal }).toEqual({ code: 0, signal: null })
   expect(stdout.trim().split('\n')).toHaveLength(1)
   expect(stderr).toMatch(/database closed \(generation 1\)/)
-  expect(stderr).toMatch(/worker \d+ exited \(code 0\)/)
+  return { announcement, stderr }
+}
+
+test('without an IPC channel it announces readiness as one JSON line on stdout, and exits 0 on SIGTERM', async () => {
+  const { announcement, stderr } = await runWithoutIpc()
+  expect(announcement.workerPid).toBeGreaterThan(0)
+  expect(stderr).toMatch(new RegExp(`worker ${announcement.workerPid} exited \\(code 0\\)`))
+})
+
+test('WORKER_CHILD=0 runs it without the worker child: no child started, none stopped', async () => {
+  const { announcement, stderr } = await runWithoutIpc({ WORKER_CHILD: '0' })
+  expect(announcement.workerPid).toBe(0)
+  expect(stderr).toMatch(/no worker child/)
+  expect(stderr).not.toMatch(/worker \d+ exited/)
 })
 
 // Every scenario starts a reference server, and each server a job worker: what a process loads is CPU the whole run
@@ -102,6 +118,8 @@ describe('readConfig', () => {
     expect(config.shutdownTimeoutMs).toBe(config.preDrainDelayMs + config.drainTimeoutMs + config.childTimeoutMs + 2_000)
     // One process unless asked; cluster workers get the workers' own deadline and a second more.
     expect(config).toMatchObject({ workers: 1, clusterTimeoutMs: config.shutdownTimeoutMs + 1_000, clusterIgnoreDisconnect: false })
+    expect(config.workerChild).toBe(true)
+    expect(readConfig({ WORKER_CHILD: '0' }).workerChild).toBe(false)
   })
 
   const INVALID: readonly [Record<string, string>, RegExp][] = [
@@ -115,6 +133,8 @@ describe('readConfig', () => {
     [{ WORKERS: 'abc' }, /^WORKERS must be an integer from 1 to 64 \(1 runs a single process; more forks a cluster sharing the ports\), got "abc"\.$/],
     [{ WORKERS: '0' }, /^WORKERS must be an integer from 1 to 64 .*got "0"\.$/],
     [{ CLUSTER_TIMEOUT_MS: 'soon' }, /^CLUSTER_TIMEOUT_MS must be an integer/],
+    [{ WORKER_CHILD: 'no' }, /^WORKER_CHILD must be 1 or 0/],
+    [{ WORKER_CHILD: '0', WORKER_IGNORE_SIGTERM: '1' }, /^WORKER_IGNORE_SIGTERM=1 needs the worker child/],
   ]
   test.each(INVALID)('rejects %j with one line naming the variable', (env, message) => {
     let error: unknown
@@ -126,5 +146,49 @@ describe('readConfig', () => {
     expect(error).toBeInstanceOf(ConfigError)
     expect((error as Error).message).toMatch(message)
     expect((error as Error).message).not.toMatch(/\n/)
+  })
+})
+
+describe('openUsersDb (the users store)', () => {
+  let dir: string
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'leakguard-users-'))
+  })
+  afterEach(() => rm(dir, { recursive: true, force: true }))
+
+  test('keeps what was created across a close and a reopen, and never reuses an id', async () => {
+    const path = join(dir, 'users.json')
+    const first = await openUsersDb(path)
+    expect(first.list()).toEqual([])
+    const ada = first.create({ name: 'Ada', email: 'ada@example.org' })
+    first.create({ name: 'Grace' })
+    expect(first.count()).toBe(2)
+    expect(first.ping()).toBe(true)
+    await Promise.all([first.close(), first.close()])
+    expect(first.ping()).toBe(false)
+    expect(() => first.list()).toThrow('The database connection is closed.')
+
+    const second = await openUsersDb(path)
+    expect(second.list()).toEqual([ada, expect.objectContaining({ id: 2, name: 'Grace', email: null })])
+    expect(second.create({ name: 'Edsger' }).id).toBe(3)
+    await second.close()
+    // Written next to the file and renamed: no temporary file is left.
+    expect(readdirSync(dir)).toEqual(['users.json'])
+  })
+
+  test(':memory: keeps nothing and writes nothing', async () => {
+    const db = await openUsersDb(':memory:')
+    db.create({ name: 'Ada' })
+    await db.close()
+    expect((await openUsersDb(':memory:')).count()).toBe(0)
+  })
+
+  test('a file it did not write, or a place it cannot write, fails the open with one line', async () => {
+    const path = join(dir, 'users.json')
+    writeFileSync(path, '{"users": "everyone"}')
+    await expect(openUsersDb(path)).rejects.toThrow(/^\S+users\.json is not a users file of the reference server; move it away or set DATABASE_PATH to another file$/)
+    writeFileSync(path, 'SQLite format 3\0')
+    await expect(openUsersDb(path)).rejects.toThrow(/is not a users file/)
+    await expect(openUsersDb(join(process.execPath, 'users.json'))).rejects.toMatchObject({ code: 'ENOTDIR' })
   })
 })
