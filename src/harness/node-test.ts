@@ -101,13 +101,16 @@ function testPrototypeOf(value: unknown): Record<string, unknown> | null {
   return proto
 }
 
-/** Test's prototype, from a node:test object that `fn` makes (an async resource: an async hook on for that call only sees it). */
-function testPrototypeDuring(fn: () => void): Record<string, unknown> | null {
+/**
+ * The first node:test object (test, suite or hook) that `fn` makes and `accept` takes: an async resource, seen by an
+ * async hook on for that call only. (Registering the first hook also makes the root test.)
+ */
+function madeDuring(fn: () => void, accept: (made: Record<string, unknown>) => boolean = () => true): Record<string, unknown> | null {
   let found: Record<string, unknown> | null = null
   const { createHook } = process.getBuiltinModule('node:async_hooks')
   const hook = createHook({
     init(_id, _type, _trigger, resource) {
-      found ??= testPrototypeOf(resource)
+      if (!found && testPrototypeOf(resource) && accept(resource as Record<string, unknown>)) found = resource as Record<string, unknown>
     },
   }).enable()
   try {
@@ -116,6 +119,23 @@ function testPrototypeDuring(fn: () => void): Record<string, unknown> | null {
     hook.disable()
   }
   return found
+}
+
+/**
+ * Has node:test call leakguard's afterEach hook directly. node:test runs a hook nearly as it runs a test (an abort
+ * signal, a timeout race, its function in the hook's async scope, then its own bookkeeping), for every test; its
+ * `runHook` only awaits `hook.run({ ctx })` and turns what that throws into the test's failure ("failed running
+ * afterEach hook"), so leakguard's hook gives it a `run` of its own that calls the function with the test's context.
+ * Left as it is where the hook or its arguments are not what Node 20 to 24 make.
+ */
+function runDirectly(hook: Record<string, unknown> | null, fn: (t: TestContext) => unknown): boolean {
+  if (!hook || hook.hookType !== 'afterEach' || typeof hook.run !== 'function') return false
+  const run = hook.run as (this: unknown, args: unknown) => unknown
+  hook.run = function (this: unknown, args: { readonly ctx?: unknown } | undefined) {
+    const ctx = args?.ctx
+    return isContext(ctx) ? fn(ctx) : run.call(this, args)
+  }
+  return true
 }
 
 /** node:test's tests, suites and hooks are async resources of these classes. */
@@ -251,7 +271,7 @@ function start(run: Run, options: ResolvedOptions, outputFile: string): void {
 
   // Not an async function: a clean test with no root-level afterEach of the file's is closed on
   // the spot, without a promise (this hook runs for every test).
-  afterEach((t: TestContext) => {
+  const eachDone = (t: TestContext): Promise<void> | undefined => {
     const bracket = open.get(t)
     const record = recordFor(fileOf(t))
     if (bracket) {
@@ -265,7 +285,15 @@ function start(run: Run, options: ResolvedOptions, outputFile: string): void {
       })
     }
     if (bracket) check(t, bracket, record)
-  })
+    return undefined
+  }
+  // As node:test's own run of it did (through runInAsyncScope, patched above): where tests overlap, the file's
+  // root-level afterEach hooks run in the test's async context, and what they make answers to that test.
+  const eachDoneInScope = (t: TestContext): Promise<void> | undefined => {
+    const bracket = open.get(t)
+    return bracket?.overlapped ? contextStorage().run(bracket, () => eachDone(t)) : eachDone(t)
+  }
+  runDirectly(madeDuring(() => afterEach(eachDoneInScope), (made) => made.constructor?.name === 'TestHook'), eachDoneInScope)
 
   const fileDone = async (): Promise<void> => {
     const failed = await runHooks(rootAfter, undefined)
@@ -303,7 +331,7 @@ function start(run: Run, options: ResolvedOptions, outputFile: string): void {
   }
 
   // Registering leakguard's root `after` hook makes a TestHook, which is a Test.
-  const proto = testPrototypeDuring(() => after(fileDone))
+  const proto = testPrototypeOf(madeDuring(() => after(fileDone)))
   if (!proto || !patchScopes(proto, true)) {
     // Elsewhere (a node:test whose hooks are made some other way), a root beforeEach hook of leakguard's opens the
     // brackets, and the prototype is found from the first.

@@ -32,15 +32,17 @@ test('arming under node:test loads no fs streams, no perf_hooks, and (Node 24) n
   if (Number(process.versions.node.split('.')[0]) >= 24) expect(added).not.toContain('NativeModule _http_agent')
 })
 
-test('under node:test, leakguard runs one hook for each test (its afterEach), not two', () => {
+test('under node:test, leakguard adds one hook for each test (its afterEach), and node:test calls it directly', () => {
   const out = join(cwd, 'hooks.json')
   const fixture = join(ROOT, 'test', 'fixtures', 'node-test-load', 'hooks.test.mjs')
   const run = (args: string[]) => {
     execFileSync(process.execPath, [...args, '--test', '--test-reporter=dot', fixture], { cwd, env: { ...process.env, HOOKS_OUT: out }, stdio: 'ignore' })
-    return JSON.parse(readFileSync(out, 'utf8')) as { beforeEach: number; afterEach: number }
+    return JSON.parse(readFileSync(out, 'utf8')) as { beforeEach: number; afterEach: number; firstRanAsHook: boolean }
   }
-  expect(run([])).toEqual({ beforeEach: 0, afterEach: 0 })
-  expect(run(['--import', join(ROOT, 'dist', 'node-test.js')])).toEqual({ beforeEach: 0, afterEach: 1 })
+  // Without leakguard, the file's root-level afterEach is node:test's hook, run as one.
+  expect(run([])).toEqual({ beforeEach: 0, afterEach: 1, firstRanAsHook: true })
+  // With it, leakguard's hook takes the file's over (and runs it), and node:test calls leakguard's without a hook run.
+  expect(run(['--import', join(ROOT, 'dist', 'node-test.js')])).toEqual({ beforeEach: 0, afterEach: 1, firstRanAsHook: false })
   // It still checked the test.
-  expect(JSON.parse(readFileSync(join(cwd, '.leakguard', 'report.json'), 'utf8')).totals.testsChecked).toBe(1)
+  expect(JSON.parse(readFileSync(join(cwd, '.leakguard', 'report.json'), 'utf8')).totals.testsChecked).toBe(2)
 })
