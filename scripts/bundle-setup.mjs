@@ -56,6 +56,8 @@ for (const [entry, lazy] of ENTRIES) {
 // runs in Jest's main process, which loads reporters with require too.
 const CJS = [
   [join(DIST, 'jest.js'), join(DIST, 'harness', 'jest.cjs'), new Set(['supertest'])],
+  // The worker's one-time set-up, which the harness loads with Node's own require, in Node's realm (see jest.ts).
+  [join(DIST, 'harness', 'jest-thread.js'), join(DIST, 'harness', 'jest-thread.cjs'), new Set()],
   [join(DIST, 'jest-reporter.js'), join(DIST, 'reporters', 'jest-reporter.cjs'), new Set()],
 ]
 for (const [input, file, external] of CJS) {

@@ -200,6 +200,29 @@ describe('Jest, set-up', () => {
     expect(run.report!.leaks.map((l) => l.site).sort(), run.output).toEqual(['a.test.cjs:4:25', 'b.test.cjs:4:25', 'c.test.cjs:4:25'])
   }, 60_000)
 
+  // Jest's --detectLeaks fails a file whose global is still reachable once the file is done. What leakguard sets up
+  // once for a worker (its state, the patched builtins) is made in Node's realm, not in the first file's vm context.
+  test.each([['in band', '--runInBand'], ['in workers', '--maxWorkers=2']])(
+    "Jest's --detectLeaks passes %s: no test file's global outlives it",
+    async (_mode, mode) => {
+      mkdirSync(join(ROOT, '.scratch'), { recursive: true })
+      const dir = mkdtempSync(join(ROOT, '.scratch', 'jest-detect-leaks-'))
+      // (Not a server: one that listens once in a worker makes Jest report its file with or without leakguard.)
+      const clean = [
+        "test('a timer that fires', () => new Promise((resolve) => setTimeout(resolve, 5)))",
+        "test('an interval, cleared', () => clearInterval(setInterval(() => {}, 1_000)))",
+        '',
+      ].join('\n')
+      for (const name of ['a', 'b', 'c', 'd']) writeFileSync(join(dir, `${name}.test.cjs`), clean)
+      const run = await runJest(dir, { args: [mode, '--detectLeaks'], node })
+      expect(run.output).not.toMatch(/leaking memory/)
+      expect(run.code, run.output).toBe(0)
+      // leakguard was on: it checked every test.
+      expect(run.report!.totals.testsChecked).toBe(8)
+    },
+    60_000,
+  )
+
   test('useServer() from leakguard/jest: started before the tests, stopped after, no leak', async () => {
     const dir = mkdtempSync(join(ROOT, '.scratch', 'jest-server-'))
     cpSync(join(ROOT, 'test', 'fixtures', 'jest', 'server.test.cjs'), join(dir, 'server.test.cjs'))

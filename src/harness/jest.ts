@@ -14,14 +14,33 @@
 // before the first test, leakguard's beforeAll moves its own hooks to the ends of the root block's
 // list, in jest-circus's state (the same in Jest 29 and 30). A concurrent test (`test.concurrent`)
 // runs its body inside its own bracket and async context, and the bracket closes with the body.
-import { state as detectorState, type Bracket } from '../detector/registry.js'
+import type { Bracket } from '../detector/registry.js'
 import type { ResolvedOptions } from '../detector/options.js'
 import type { Leak } from '../detector/types.js'
 import { runDirFromEnv, writeFileResult } from '../reporters/run-dir.js'
-import { readConfigFile } from './config-file.js'
-import { arm, collect, contextStorage, leakError, leaveRealm, letGo, openFile, openTest } from './core.js'
+import { collect, contextStorage, leakError, leaveRealm, letGo, openFile, openTest } from './core.js'
 import { disabledByEnv } from './env.js'
+import * as localThread from './jest-thread.js'
+import { domCalls, QUIET } from './jest-thread.js'
 import { threadProcess } from '../shared/thread-process.js'
+
+declare const __leakguardUrl: string | undefined
+
+/**
+ * The worker's one-time set-up, from a copy of jest-thread loaded with Node's own require, in Node's realm: what it
+ * makes outlives every test file (the detector's state, the patched builtins, the host's timers), and made from this
+ * file's vm context it would keep that context alive after its file, which Jest's --detectLeaks reports as a leak.
+ * This copy's, where that require cannot be had.
+ */
+function threadSetup(): typeof localThread {
+  try {
+    const url = typeof __leakguardUrl === 'string' ? __leakguardUrl : import.meta.url
+    const { createRequire } = threadProcess().getBuiltinModule('node:module') as typeof import('node:module')
+    return createRequire(url)('./jest-thread.cjs') as typeof localThread
+  } catch {
+    return localThread
+  }
+}
 
 type AnyFn = (...args: any[]) => any
 type Hook = (fn: AnyFn, timeout?: number) => void
@@ -72,13 +91,6 @@ function fullName(test: CircusTest): string {
   const names = [test.name]
   for (let b: CircusBlock | undefined = test.parent; b?.parent; b = b.parent) names.unshift(b.name)
   return names.join(' > ')
-}
-
-/** Options from leakguard.config.json, read once per process. */
-const OPTIONS = Symbol.for('leakguard.jest.options')
-function readOptions(): ResolvedOptions {
-  const thread = threadProcess() as unknown as Record<symbol, ResolvedOptions | undefined>
-  return (thread[OPTIONS] ??= readConfigFile(process.cwd()).options)
 }
 
 /**
@@ -209,52 +221,6 @@ function install(options: ResolvedOptions): void {
 }
 
 /**
- * Jest 30 clears what a test file set on its global once the file is done (`globalsCleanup`),
- * property by property: leakguard's setTimeout and setInterval, which every file's global gets,
- * are marked as Jest's own globals are, so that later files find them whole.
- */
-function protectTimers(): void {
-  const timers = detectorState().timers
-  if (!timers) return
-  for (const fn of [timers.setTimeout, timers.setInterval]) {
-    if (!Object.prototype.hasOwnProperty.call(fn, JEST_PROTECT)) Object.defineProperty(fn, JEST_PROTECT, { value: [] })
-  }
-}
-const JEST_PROTECT = Symbol.for('$$jest-protect-from-deletion')
-
-/** How many DOM window timer calls are in progress in this thread (shared by every test file). */
-const DOM_CALLS = Symbol.for('leakguard.jest.domCalls')
-function domCalls(): { n: number } {
-  const thread = threadProcess() as unknown as Record<symbol, { n: number } | undefined>
-  return (thread[DOM_CALLS] ??= { n: 0 })
-}
-
-/**
- * The host realm (outside the test files' vm contexts) is Jest's own: its reporters set timers
- * there while a test runs in band. Only a DOM window's timers (jsdom calls the host's setTimeout
- * underneath) are the test's: the host's setTimeout and setInterval track a timer only then.
- */
-function quietHostRealm(): void {
-  const t = detectorState().timers
-  if (!t) return
-  const host = process.getBuiltinModule('node:vm').runInThisContext('globalThis') as Record<string, AnyFn>
-  const calls = domCalls()
-  const pairs = [['setTimeout', t.setTimeout, t.originals[0]], ['setInterval', t.setInterval, t.originals[1]]] as const
-  for (const [name, tracked, original] of pairs) {
-    if (host[name] !== tracked || !original) continue
-    const quiet = function (this: unknown, ...args: unknown[]) {
-      return (calls.n > 0 ? tracked : original).apply(this, args)
-    }
-    Object.defineProperty(quiet, 'name', { value: name })
-    Object.defineProperty(quiet, QUIET, { value: tracked })
-    Object.defineProperty(quiet, JEST_PROTECT, { value: [] })
-    host[name] = quiet
-  }
-}
-
-const QUIET = Symbol.for('leakguard.jest.quiet')
-
-/**
  * This file's own timers: Jest gives a file's global the host's setTimeout (leakguard's quiet
  * one, from the second file on): the file's are tracked. A DOM window's count their calls.
  */
@@ -285,10 +251,6 @@ function patchFileRealm(): void {
 
 if (!disabledByEnv()) {
   // A bad config throws a ConfigError, whose stack is its one line.
-  const options = readOptions()
-  arm('jest')
-  protectTimers()
-  quietHostRealm()
-  install(options)
+  install(threadSetup().setUpThread())
 }
 
