@@ -15,6 +15,8 @@ export function setUpThread(): ResolvedOptions {
   const options = readOptions()
   arm('jest')
   protectTimers()
+  // Made here, in Node's realm, whether or not the host's timers need it: each file's copy reads it.
+  domCalls()
   quietHostRealm()
   return options
 }

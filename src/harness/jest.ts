@@ -21,7 +21,6 @@ import { runDirFromEnv, writeFileResult } from '../reporters/run-dir.js'
 import { collect, contextStorage, leakError, leaveRealm, letGo, openFile, openTest } from './core.js'
 import { disabledByEnv } from './env.js'
 import * as localThread from './jest-thread.js'
-import { domCalls, QUIET } from './jest-thread.js'
 import { threadProcess } from '../shared/thread-process.js'
 
 declare const __leakguardUrl: string | undefined
@@ -225,14 +224,14 @@ function install(options: ResolvedOptions): void {
  * one, from the second file on): the file's are tracked. A DOM window's count their calls.
  */
 function patchFileRealm(): void {
-  const g = globalThis as unknown as Record<string, AnyFn & { [QUIET]?: AnyFn }>
+  const g = globalThis as unknown as Record<string, AnyFn & { [localThread.QUIET]?: AnyFn }>
   for (const name of ['setTimeout', 'setInterval']) {
-    const tracked = g[name]?.[QUIET]
+    const tracked = g[name]?.[localThread.QUIET]
     if (tracked) g[name] = tracked
   }
   const w = (globalThis as unknown as { window?: Record<string, AnyFn> }).window
   if (!w) return
-  const calls = domCalls()
+  const calls = localThread.domCalls()
   for (const name of ['setTimeout', 'setInterval']) {
     const fn = w[name]
     if (typeof fn !== 'function') continue

@@ -1,8 +1,10 @@
 // The node:test harness: `node --test --import leakguard/node-test`. Node runs each test file in a
 // process of its own (with `--test-isolation=none`, all of them in the one process); this module
-// loads in each, before the file. It brackets every test with root-level beforeEach/afterEach hooks,
-// registered before the file's own, so a test's bracket covers its hooks too; a leak fails the
-// test from the afterEach. A root-level `after` closes the file's bracket when the file's tests are
+// loads in each, before the file. A test's bracket opens where node:test first calls into the test
+// (its first beforeEach hook, or its function: see patchScopes) and closes in a root-level afterEach
+// of leakguard's, registered before the file's own and called directly (see runDirectly), so a
+// test's bracket covers its hooks too; a leak fails the test from there (or from a `t.after` it
+// adds). A root-level `after` closes the file's bracket when the file's tests are
 // done, writes the file's result into the run's folder and, holding the folder's lock, the report
 // of every file finished so far: the last process to finish writes the whole run's.
 //
