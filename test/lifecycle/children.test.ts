@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import type { ChildProcess } from 'node:child_process'
 import { afterEach, expect, test } from 'vitest'
 import { createChildRegistry, createLifecycle, type ChildRegistry } from '../../src/lifecycle.js'
-import { collect, isDead } from './helpers.js'
+import { collect, diesWithin, isDead } from './helpers.js'
 
 const FIXTURE = join(import.meta.dirname, 'fixtures', 'child.mjs')
 
@@ -58,7 +58,7 @@ test('the whole group is signalled: a grandchild holding the pipe dies too, so c
   expect(isDead(grandchild)).toBe(false)
   const exit = await registry.close(child, { timeout: 2_000 })
   expect(exit).toMatchObject({ signalCode: 'SIGTERM', forced: false })
-  expect(isDead(grandchild)).toBe(true)
+  expect(await diesWithin(grandchild)).toBe(true)
 })
 
 test('a command that cannot start still settles', async () => {

@@ -107,3 +107,16 @@ export function isDead(pid: number): boolean {
     return true
   }
 }
+
+/**
+ * Whether the pid is dead within `ms`. A process's pipes close as it exits, a moment before the kernel makes it a
+ * zombie: a check right after a 'close' can see it still running.
+ */
+export async function diesWithin(pid: number, ms = 1_000): Promise<boolean> {
+  const deadline = performance.now() + ms
+  while (!isDead(pid)) {
+    if (performance.now() >= deadline) return false
+    await new Promise((resolve) => setTimeout(resolve, 10))
+  }
+  return true
+}

@@ -5,7 +5,7 @@ import { once } from 'node:events'
 import { readdirSync, readFileSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { beforeAll, describe, expect, test } from 'vitest'
-import { collect, isDead, within } from './helpers.js'
+import { collect, diesWithin, isDead, within } from './helpers.js'
 
 const ROOT = join(import.meta.dirname, '..', '..')
 const FIXTURE = join(import.meta.dirname, 'fixtures', 'signals.mjs')
@@ -182,7 +182,7 @@ describe.skipIf(process.platform !== 'linux')('a forced exit skips the closers b
         const text = stderr.text()
         expect({ code, signal }, text).toEqual({ code: c.exitCode, signal: null })
         expect(text).toContain(c.logged)
-        expect(isDead(orphan)).toBe(true)
+        expect(await diesWithin(orphan)).toBe(true)
       } finally {
         // Only a failure above leaves either of them running.
         if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
