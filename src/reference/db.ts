@@ -105,7 +105,7 @@ function parseStore(path: string, text: string): { users: User[]; nextId: number
   if (!users || users.length !== file!.users!.length || !Number.isSafeInteger(file!.nextId)) {
     throw new Error(`${path} is not a users file of the reference server; move it away or set DATABASE_PATH to another file`)
   }
-  const nextId = Math.max(file!.nextId!, ...users.map((user) => user.id + 1))
+  const nextId = users.reduce((next, user) => Math.max(next, user.id + 1), file!.nextId!)
   return { users: users.map((user) => ({ ...user })), nextId }
 }
 
