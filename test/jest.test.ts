@@ -164,8 +164,14 @@ describe('Jest, jsdom environment', () => {
 })
 
 describe('Jest, set-up', () => {
+  /** A fresh folder under the repository's .scratch for one Jest project. */
+  const scratch = (prefix: string): string => {
+    mkdirSync(join(ROOT, '.scratch'), { recursive: true })
+    return mkdtempSync(join(ROOT, '.scratch', prefix))
+  }
+
   test('a bad leakguard.config.json: one line naming the file and the fix, no stack', async () => {
-    const dir = mkdtempSync(join(ROOT, '.scratch', 'jest-config-'))
+    const dir = scratch('jest-config-')
     writeFileSync(join(dir, 'leakguard.config.json'), '{ "settleMs": -1 }')
     writeFileSync(join(dir, 'one.test.cjs'), "test('runs', () => {})\n")
     const run = await runJest(dir, { node })
@@ -183,8 +189,7 @@ describe('Jest, set-up', () => {
     { name: 'a transform that moves lines', transform: { '\\.test\\.cjs$': join(ROOT, 'test', 'fixtures', 'jest', 'shift-transform.cjs') } },
   ]
   test.each(TRANSFORMS)('with $name, every file in a worker gets its leak sites, not only the first', async ({ transform }) => {
-    mkdirSync(join(ROOT, '.scratch'), { recursive: true })
-    const dir = mkdtempSync(join(ROOT, '.scratch', 'jest-sites-'))
+    const dir = scratch('jest-sites-')
     const leaky = [
       "const http = require('node:http')",
       "test('leaks a server', async () => {",
@@ -205,8 +210,7 @@ describe('Jest, set-up', () => {
   test.each([['in band', '--runInBand'], ['in workers', '--maxWorkers=2']])(
     "Jest's --detectLeaks passes %s: no test file's global outlives it",
     async (_mode, mode) => {
-      mkdirSync(join(ROOT, '.scratch'), { recursive: true })
-      const dir = mkdtempSync(join(ROOT, '.scratch', 'jest-detect-leaks-'))
+      const dir = scratch('jest-detect-leaks-')
       // (Not a server: one that listens once in a worker makes Jest report its file with or without leakguard.)
       const clean = [
         "test('a timer that fires', () => new Promise((resolve) => setTimeout(resolve, 5)))",
@@ -224,7 +228,7 @@ describe('Jest, set-up', () => {
   )
 
   test('useServer() from leakguard/jest: started before the tests, stopped after, no leak', async () => {
-    const dir = mkdtempSync(join(ROOT, '.scratch', 'jest-server-'))
+    const dir = scratch('jest-server-')
     cpSync(join(ROOT, 'test', 'fixtures', 'jest', 'server.test.cjs'), join(dir, 'server.test.cjs'))
     const run = await runJest(dir, { node })
     expect(run.tests.get('server.test.cjs > answers through the handle'), run.output).toEqual({ state: 'passed', errors: [] })

@@ -191,7 +191,7 @@ function inWorkerThread(): boolean {
 }
 
 /** How many MessagePorts of this thread's live worker threads are ref'd (each is then one active MessagePort). */
-export function workerPortRefs(s: DetectorState): number {
+function workerPortRefs(s: DetectorState): number {
   let n = 0
   for (const worker of s.workers) {
     for (const key of Object.getOwnPropertySymbols(worker)) {

@@ -343,8 +343,9 @@ interface ReadyMessage {
 export const DEADLINE_MS = 2_500
 /**
  * For the scenarios that are not about child processes: the reference server without its worker child, a Node
- * process less to start for each (they test the HTTP side of shutdown). The worker child stays in every scenario about
- * the process as a whole: ready, signals twice, crashes, the child that ignores SIGTERM, a cluster worker SIGKILLed.
+ * process less to start for each (they test the HTTP side of shutdown, or repeat a path another one checks with the
+ * child). It stays in ready, SIGINT twice, the uncaught exception, the port in use, the child that ignores SIGTERM
+ * and the cluster worker that ignores the disconnect (SIGKILLed: its child must go too).
  */
 export const NO_WORKER_CHILD: Readonly<Record<string, string>> = { WORKER_CHILD: '0' }
 /** How long an idle server may take to exit after SIGTERM. */
