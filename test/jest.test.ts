@@ -227,6 +227,57 @@ describe('Jest, set-up', () => {
     60_000,
   )
 
+  // Where no beforeEach or afterEach of the user's runs around a test, its body is its bracket and leakguard's two hooks
+  // leave the root block (jest-circus runs a hook at about twice the cost of the bracket); elsewhere they stay. The
+  // verdicts are the same either way.
+  test("a test's body is its bracket unless a hook of the user's, done, or test.failing needs leakguard's hooks", async () => {
+    const dir = scratch('jest-brackets-')
+    const hooksOfRoot = [
+      "const state = globalThis[Object.getOwnPropertySymbols(globalThis).find((s) => s.description === 'JEST_STATE_SYMBOL')]",
+      'const leakguardHooks = () => state.rootDescribeBlock.hooks.map((h) => h.fn.name).filter((n) => /^leakguard(Open|Close)Test$/.test(n))',
+    ]
+    const leaking = [
+      "test('leaks an interval', () => { setInterval(() => {}, 1_000) })",
+      "test('leaks an interval, then throws', () => { setInterval(() => {}, 1_000); throw new Error('its own failure') })",
+      "test('leaks a timeout, async', async () => { await null; setTimeout(() => {}, 60_000) })",
+      "test('waits for a timer that fires', () => new Promise((resolve) => setTimeout(resolve, 5)))",
+    ]
+    const files: Record<string, string[]> = {
+      'plain.test.cjs': [...hooksOfRoot, "test('leakguard has no hook per test', () => expect(leakguardHooks()).toEqual([]))", ...leaking],
+      'nested.test.cjs': [
+        ...hooksOfRoot,
+        "describe('outer', () => { describe('inner', () => { beforeEach(() => {}); test('has its hooks', () => expect(leakguardHooks()).toEqual(['leakguardOpenTest', 'leakguardCloseTest'])) }) })",
+        ...leaking,
+      ],
+      'done.test.cjs': [
+        ...hooksOfRoot,
+        "test('takes done', (done) => { expect(leakguardHooks()).toEqual(['leakguardOpenTest', 'leakguardCloseTest']); done() })",
+        ...leaking,
+      ],
+      'failing.test.cjs': [
+        ...hooksOfRoot,
+        "test.failing('is expected to fail', () => { throw new Error('as expected') })",
+        "test('has its hooks', () => expect(leakguardHooks()).toEqual(['leakguardOpenTest', 'leakguardCloseTest']))",
+        ...leaking,
+      ],
+    }
+    for (const [name, lines] of Object.entries(files)) writeFileSync(join(dir, name), [...lines, ''].join('\n'))
+    const run = await runJest(dir, { args: ['--runInBand'], node })
+    for (const file of Object.keys(files)) {
+      const state = (test: string) => run.tests.get(`${file} > ${test}`)
+      for (const own of ['leakguard has no hook per test', 'has its hooks', 'takes done', 'is expected to fail']) {
+        if (state(own)) expect(state(own), `${file} > ${own}\n${run.output}`).toEqual({ state: 'passed', errors: [] })
+      }
+      expect(state('leaks an interval')?.errors.join('\n'), file).toMatch(/LeakError[^]*setInterval/)
+      expect(state('leaks an interval, then throws')?.errors.join('\n'), file).toMatch(/its own failure/)
+      expect(state('leaks a timeout, async')?.errors.join('\n'), file).toMatch(/LeakError[^]*setTimeout/)
+      expect(state('waits for a timer that fires'), file).toEqual({ state: 'passed', errors: [] })
+      const leaks = run.report!.leaks.filter((l) => l.file === file).map((l) => `${l.test} ${l.kind}`)
+      expect(leaks.sort(), file).toEqual(['leaks a timeout, async timer', 'leaks an interval timer', 'leaks an interval, then throws timer'])
+    }
+    expect(run.report!.totals.testsChecked).toBe(4 * 5 + 1)
+  }, 60_000)
+
   test('useServer() from leakguard/jest: started before the tests, stopped after, no leak', async () => {
     const dir = scratch('jest-server-')
     cpSync(join(ROOT, 'test', 'fixtures', 'jest', 'server.test.cjs'), join(dir, 'server.test.cjs'))

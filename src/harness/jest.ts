@@ -7,13 +7,15 @@
 // lives on the thread's process (see registry.ts), so the builtins are patched once per process
 // and each file only patches its own globals (patchRealm, in openFile).
 //
-// The brackets. A test's opens in a beforeEach registered first (before every other beforeEach)
-// and closes in an afterEach that runs after every other one; the file's opens when this module
-// loads (before the test file does) and closes in an afterAll that runs after every other one.
+// The brackets. The file's opens when this module loads (before the test file does) and closes in
+// an afterAll that runs after every other one. A test's opens in a beforeEach registered first
+// (before every other beforeEach) and closes in an afterEach that runs after every other one.
 // Jest runs after-hooks in the order they were declared, so the setup file's would run first:
 // before the first test, leakguard's beforeAll moves its own hooks to the ends of the root block's
-// list, in jest-circus's state (the same in Jest 29 and 30). A concurrent test (`test.concurrent`)
-// runs its body inside its own bracket and async context, and the bracket closes with the body.
+// list, in jest-circus's state (the same in Jest 29 and 30). In a file where no beforeEach or
+// afterEach of the user's runs around a test, the two hooks leave the list instead and each test's
+// body becomes its bracket (the same span, at a third of the cost). A concurrent test
+// (`test.concurrent`) runs its body inside its own bracket and async context, always.
 import type { Bracket } from '../detector/registry.js'
 import type { ResolvedOptions } from '../detector/options.js'
 import type { Leak } from '../detector/types.js'
@@ -68,6 +70,8 @@ interface CircusTest {
   readonly name: string
   readonly parent: CircusBlock
   readonly concurrent?: boolean
+  readonly failing?: boolean
+  readonly mode?: string
   fn?: AnyFn
 }
 interface CircusState {
@@ -83,6 +87,29 @@ function circusState(): CircusState | null {
   // two hooks of every test.
   stateSymbol ??= Object.getOwnPropertySymbols(g).find((sym) => sym.description === 'JEST_STATE_SYMBOL')
   return stateSymbol ? (g[stateSymbol] ?? null) : null
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (typeof value === 'object' || typeof value === 'function') && value !== null && typeof (value as { then?: unknown }).then === 'function'
+}
+
+/**
+ * The beforeEach Jest's adapter declares in every file (Jest 29 and 30), before any setup file: it resets modules and
+ * mocks as the config asks, and makes no resource. Running before a test's bracket opens instead of inside it changes
+ * nothing leakguard sees.
+ */
+function isJestsOwn(h: CircusHook): boolean {
+  if (h.type !== 'beforeEach' || h.fn.name !== '') return false
+  const source = Function.prototype.toString.call(h.fn)
+  return source.includes('config.resetModules') && source.includes('runtime.resetAllMocks()')
+}
+
+/** A test body the sequential wrapper can stand in for: Jest calls both the same way and reads the same result. */
+function wrappable(test: CircusTest): boolean {
+  const fn = test.fn
+  if (typeof fn !== 'function' || fn.length > 0 || test.failing) return false
+  const kind = Object.getPrototypeOf(fn)?.constructor?.name
+  return kind !== 'GeneratorFunction' && kind !== 'AsyncGeneratorFunction'
 }
 
 /** The test's full name as Vitest writes it: describe blocks joined with ` > `. */
@@ -146,6 +173,41 @@ function install(options: ResolvedOptions): void {
     }
   }
 
+  /**
+   * A test's body in its own bracket, where no beforeEach or afterEach of the user's runs around it: the bracket then
+   * covers what the two hooks would, without the two hook runs jest-circus makes per test (each with its dispatched
+   * events and its timer), which cost more than the bracket itself. The closing runs within the test's timeout.
+   */
+  const wrapSequential = (test: CircusTest): void => {
+    const fn = test.fn!
+    test.fn = function (this: unknown) {
+      const b = openTest(fullName(test))
+      let returned: unknown
+      try {
+        returned = fn.call(this)
+      } catch (error) {
+        return closeTest(test, b).then(() => Promise.reject(error))
+      }
+      if (!isThenable(returned)) {
+        // Jest fails a test that returns something else than a promise or undefined: that value goes back to it.
+        const closed = closeTest(test, b).then((leaked) => {
+          if (leaked) throw leaked
+        })
+        return returned === undefined ? closed : (closed.catch(() => {}), returned)
+      }
+      return Promise.resolve(returned).then(
+        async () => {
+          const leaked = await closeTest(test, b)
+          if (leaked) throw leaked
+        },
+        async (error: unknown) => {
+          await closeTest(test, b)
+          throw error
+        },
+      )
+    }
+  }
+
   async function closeFile(): Promise<void> {
     forgetHookTimer(file)
     const leaks = await collect(file, options)
@@ -184,37 +246,47 @@ function install(options: ResolvedOptions): void {
         contents.push(moved!)
         afterAlls.forEach((h, i) => Object.assign(h, contents[i]))
       }
+      const sequential: CircusTest[] = []
+      let hooksAround = false
       const visit = (block: CircusBlock): void => {
+        hooksAround ||= block.hooks.some((h) => (h.type === 'beforeEach' || h.type === 'afterEach') && !ours.has(h.fn) && !isJestsOwn(h))
         for (const child of block.children) {
           if (child.type === 'describeBlock') visit(child)
           else if (child.concurrent) wrapConcurrent(child)
+          else if (child.mode !== 'skip' && child.mode !== 'todo') sequential.push(child)
         }
       }
       visit(root)
+      // Without hooks of the user's around the tests, each test's body is its bracket, and leakguard's own beforeEach
+      // and afterEach leave the root. They stay (for every test of the file) where a hook of the user's runs around a
+      // test, or a test's body is one the wrapper would change for Jest: it takes `done`, is a generator, or is
+      // expected to fail (`test.failing` turns the body's error, a leak's included, into a pass).
+      if (!hooksAround && sequential.every(wrappable)) {
+        const each = new Set<AnyFn>([leakguardOpenTest, leakguardCloseTest])
+        root.hooks.splice(0, root.hooks.length, ...root.hooks.filter((h) => !each.has(h.fn)))
+        sequential.forEach(wrapSequential)
+      }
     }),
     HOOK_TIMEOUT,
   )
 
-  beforeEach(
-    own(function leakguardOpenTest() {
-      const test = circusState()?.currentlyRunningTest
-      if (!test || test.concurrent) return
-      tests.set(test, openTest(fullName(test)))
-    }),
-    HOOK_TIMEOUT,
-  )
+  function leakguardOpenTest(): void {
+    const test = circusState()?.currentlyRunningTest
+    if (!test || test.concurrent) return
+    tests.set(test, openTest(fullName(test)))
+  }
 
-  afterEach(
-    own(async function leakguardCloseTest() {
-      const test = circusState()?.currentlyRunningTest
-      const b = test && !test.concurrent ? tests.get(test) : undefined
-      if (!test || !b) return
-      forgetHookTimer(b)
-      const error = await closeTest(test, b)
-      if (error) throw error
-    }),
-    HOOK_TIMEOUT,
-  )
+  async function leakguardCloseTest(): Promise<void> {
+    const test = circusState()?.currentlyRunningTest
+    const b = test && !test.concurrent ? tests.get(test) : undefined
+    if (!test || !b) return
+    forgetHookTimer(b)
+    const error = await closeTest(test, b)
+    if (error) throw error
+  }
+
+  beforeEach(own(leakguardOpenTest), HOOK_TIMEOUT)
+  afterEach(own(leakguardCloseTest), HOOK_TIMEOUT)
 
   afterAll(own(closeFile), HOOK_TIMEOUT)
 }
