@@ -2,7 +2,7 @@
 // signals the whole group (grandchildren included), escalates to SIGKILL, and waits for 'close'. A forced exit that
 // skips the closers (a second Ctrl-C, the hard deadline) still SIGKILLs every live group on the way out.
 
-import { spawn as spawnChild, type ChildProcess, type SpawnOptions } from 'node:child_process'
+import type { ChildProcess, SpawnOptions } from 'node:child_process'
 import { createLog, type LoggerOption } from './logger.js'
 
 /** How a child ended. Judge it by `exitCode` / `signalCode`; `child.killed` only says a signal was sent. */
@@ -81,6 +81,8 @@ export function createChildRegistry(options: ChildRegistryOptions = {}): ChildRe
   }
 
   function spawn(command: string, args: readonly string[] = [], spawnOptions: Omit<SpawnOptions, 'detached'> = {}): ChildProcess {
+    // node:child_process is loaded at the first spawn, not with the lifecycle: a service without children skips it.
+    const { spawn: spawnChild } = process.getBuiltinModule('node:child_process')
     const child = spawnChild(command, [...args], { ...spawnOptions, detached: true })
     const entry: Tracked = {
       // Subscribed now, so the 'close' event cannot be missed however late close() is called.

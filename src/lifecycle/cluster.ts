@@ -1,8 +1,7 @@
 // A `node:cluster` primary: forks workers that share the service's ports, respawns one that crashes (with backoff,
 // giving up on a crash loop), and on stop asks every worker to disconnect at once, SIGKILLing what outlives the deadline.
 
-import cluster, { type Worker } from 'node:cluster'
-import { availableParallelism } from 'node:os'
+import type { Worker } from 'node:cluster'
 import { ClusterCrashLoopError, EXIT_FAILURE } from './errors.js'
 import { createLog, type LoggerOption } from './logger.js'
 import { DISCONNECT_MESSAGE, type Lifecycle } from './process.js'
@@ -171,10 +170,14 @@ interface Entry {
  */
 export function createClusterPrimary(options: ClusterPrimaryOptions = {}): ClusterPrimary {
   if (options === null || typeof options !== 'object') throw new TypeError('`options` must be an object.')
+  // Loaded here, not with the module: a service that imports leakguard/lifecycle without a cluster does not pay for
+  // node:cluster (nor for the child_process and net it loads).
+  // (getBuiltinModule returns the module's exports: the cluster object itself, which the types call its default.)
+  const cluster = process.getBuiltinModule('node:cluster') as unknown as typeof import('node:cluster').default
   if (!cluster.isPrimary) {
     throw new Error('`createClusterPrimary()` must run in the primary process (`cluster.isPrimary`); a worker starts its server instead.')
   }
-  const count = integer('workers', options.workers, Math.min(availableParallelism(), DEFAULT_MAX_WORKERS), 1, 1_024)
+  const count = integer('workers', options.workers, Math.min(process.getBuiltinModule('node:os').availableParallelism(), DEFAULT_MAX_WORKERS), 1, 1_024)
   const listeners = integer('listeners', options.listeners, 1, 1, 1_000)
   const timeout = integer('timeout', options.timeout, 10_000, 0, MAX_TIMER_MS)
   const respawn = options.respawn ?? {}

@@ -373,7 +373,7 @@ function checkTimeout(name: string, value: number | undefined, fallback: number,
  * before any code of the worker's runs, and a worker has an IPC channel. (A process that only handles signals, such
  * as a job worker, need not pay for node:cluster and the net and child_process it loads.)
  */
-function isClusterWorker(): boolean {
+export function isClusterWorker(): boolean {
   if (!process.channel) return false
   const loaded = (process as { moduleLoadList?: unknown }).moduleLoadList
   if (Array.isArray(loaded) && !loaded.includes('NativeModule cluster')) return false

@@ -1,11 +1,11 @@
 // An HTTP server with a lifecycle: start when listening, drain without dropping requests, stop when every
 // socket is closed, restart on the same port with a fresh context, and /health + /ready built in.
 
-import cluster from 'node:cluster'
 import { createServer, type IncomingMessage, type Server, type ServerOptions, type ServerResponse } from 'node:http'
 import type { Socket } from 'node:net'
 import { PortUnavailableError } from './errors.js'
 import { createLog, describeError, type LoggerOption } from './logger.js'
+import { isClusterWorker } from './process.js'
 
 /** Where a lifecycle server is. `idle` until the first `start()`; `stopped` after `stop()` or a failed start. */
 export type LifecycleState = 'idle' | 'starting' | 'ready' | 'draining' | 'stopping' | 'stopped'
@@ -414,7 +414,7 @@ export function createLifecycleServer<C = undefined>(options: LifecycleServerOpt
       }
       server.once('error', onError)
       server.once('listening', onListening)
-      if (cluster.isWorker) {
+      if (isClusterWorker()) {
         if (!process.connected) return onPrimaryGone()
         process.once('disconnect', onPrimaryGone)
       }

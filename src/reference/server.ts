@@ -2,8 +2,6 @@
 // group around a database connection, a background loop and a worker child, shut down in the order production needs.
 
 import type { ChildProcess } from 'node:child_process'
-import cluster from 'node:cluster'
-import { randomUUID } from 'node:crypto'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
@@ -23,6 +21,7 @@ import {
   type RequestContext,
   type ServerGroup,
 } from '../lifecycle.js'
+import { isClusterWorker } from '../lifecycle/process.js'
 import type { ReferenceConfig } from './config.js'
 import { openUsersDb, type UsersDb } from './db.js'
 import type { WorkerReply, WorkerRequest } from './worker.js'
@@ -106,7 +105,7 @@ export async function runReferenceServer(
   const lifecycle = createLifecycle({ logger })
   // In a cluster worker, handleSignals() also closes on the primary's disconnect; the test hook makes one ignore it.
   lifecycle.handleSignals({ timeout: config.shutdownTimeoutMs, disconnect: !config.clusterIgnoreDisconnect })
-  if (cluster.isWorker) {
+  if (isClusterWorker()) {
     if (config.clusterIgnoreDisconnect) {
       process.once('disconnect', () => log(`worker ${process.pid} ignores the primary's disconnect (CLUSTER_IGNORE_DISCONNECT=1)`))
     }
@@ -144,7 +143,7 @@ export async function runReferenceServer(
     return {
       db,
       generation: current,
-      id: randomUUID().slice(0, 8),
+      id: contextId(),
       async destroy() {
         await db.close()
         log(`database closed (generation ${current})`)
@@ -608,6 +607,13 @@ function parseUser(body: unknown): { name: string; email: string | null } {
 function exitCodeOf(error: unknown): number {
   if (error instanceof PortUnavailableError || error instanceof DependencyUnavailableError) return error.exitCode
   return EXIT_FAILURE
+}
+
+/** A context's id in logs and answers: 8 hex digits, new for each context (not a secret: node:crypto is not worth loading). */
+function contextId(): string {
+  return Math.floor(Math.random() * 2 ** 32)
+    .toString(16)
+    .padStart(8, '0')
 }
 
 function messageOf(error: unknown): string {

@@ -46,3 +46,18 @@ test('src/lifecycle imports only node builtins and its own files (never vitest)'
     }
   }
 })
+
+// A service imports the lifecycle at start-up, every time: what it needs of node:cluster, node:child_process and
+// node:os is loaded when first used, and the reference server (a single process, no worker child) loads none of them,
+// nor node:crypto. Checked in a fresh process, on the built files.
+test('importing leakguard/lifecycle or the reference server loads no builtin it does not use yet', async () => {
+  const { execFileSync } = await import('node:child_process')
+  const root = join(import.meta.dirname, '..', '..')
+  const loadedBy = (file: string): string[] => {
+    const script = `await import(${JSON.stringify(join(root, file))}); console.log(JSON.stringify(process.moduleLoadList))`
+    const list = JSON.parse(execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' })) as string[]
+    return ['cluster', 'child_process', 'os', 'crypto'].filter((name) => list.includes(`NativeModule ${name}`))
+  }
+  expect(loadedBy('dist/lifecycle.js')).toEqual([])
+  expect(loadedBy('dist/reference/server.js')).toEqual([])
+})
