@@ -240,6 +240,8 @@ describe('Jest, set-up', () => {
       "test('leaks an interval', () => { setInterval(() => {}, 1_000) })",
       "test('leaks an interval, then throws', () => { setInterval(() => {}, 1_000); throw new Error('its own failure') })",
       "test('leaks a timeout, async', async () => { await null; setTimeout(() => {}, 60_000) })",
+      // Jest gives up on it after 300 ms and runs the next test while its body still waits.
+      "test('hangs with an interval', () => new Promise(() => { setInterval(() => {}, 1_000) }), 300)",
       "test('waits for a timer that fires', () => new Promise((resolve) => setTimeout(resolve, 5)))",
     ]
     const files: Record<string, string[]> = {
@@ -271,11 +273,18 @@ describe('Jest, set-up', () => {
       expect(state('leaks an interval')?.errors.join('\n'), file).toMatch(/LeakError[^]*setInterval/)
       expect(state('leaks an interval, then throws')?.errors.join('\n'), file).toMatch(/its own failure/)
       expect(state('leaks a timeout, async')?.errors.join('\n'), file).toMatch(/LeakError[^]*setTimeout/)
+      expect(state('hangs with an interval')?.errors.join('\n'), file).toMatch(/Exceeded timeout of 300 ms/)
+      // The test after the one Jest gave up on is checked on its own: clean, not blamed, not overlapped.
       expect(state('waits for a timer that fires'), file).toEqual({ state: 'passed', errors: [] })
       const leaks = run.report!.leaks.filter((l) => l.file === file).map((l) => `${l.test} ${l.kind}`)
-      expect(leaks.sort(), file).toEqual(['leaks a timeout, async timer', 'leaks an interval timer', 'leaks an interval, then throws timer'])
+      expect(leaks.sort(), file).toEqual([
+        'hangs with an interval timer',
+        'leaks a timeout, async timer',
+        'leaks an interval timer',
+        'leaks an interval, then throws timer',
+      ])
     }
-    expect(run.report!.totals.testsChecked).toBe(4 * 5 + 1)
+    expect(run.report!.totals.testsChecked).toBe(4 * 6 + 1)
   }, 60_000)
 
   test('useServer() from leakguard/jest: started before the tests, stopped after, no leak', async () => {

@@ -173,42 +173,62 @@ function install(options: ResolvedOptions): void {
     }
   }
 
+  /** The wrapped test whose body has not settled yet, and how to close its bracket (once). */
+  let running: { readonly close: () => Promise<Error | null> } | null = null
+
   /**
    * A test's body in its own bracket, where no beforeEach or afterEach of the user's runs around it: the bracket then
    * covers what the two hooks would, without the two hook runs jest-circus makes per test (each with its dispatched
-   * events and its timer), which cost more than the bracket itself. The closing runs within the test's timeout.
+   * events and its timer), which cost more than the bracket itself. The closing runs within the test's timeout. A body
+   * Jest gave up on (its timeout) is closed when the next test starts, or at the file's end, as leakguard's afterEach
+   * would have closed it after the timeout: what it leaked is reported, and its neighbours do not overlap it.
    */
   const wrapSequential = (test: CircusTest): void => {
     const fn = test.fn!
-    test.fn = function (this: unknown) {
+    const run = function (this: unknown): unknown {
       const b = openTest(fullName(test))
+      let closing: Promise<Error | null> | undefined
+      const entry = { close: () => (closing ??= closeTest(test, b)) }
+      running = entry
+      const settle = () => {
+        if (running === entry) running = null
+        return entry.close()
+      }
       let returned: unknown
       try {
         returned = fn.call(this)
       } catch (error) {
-        return closeTest(test, b).then(() => Promise.reject(error))
+        return settle().then(() => Promise.reject(error))
       }
       if (!isThenable(returned)) {
         // Jest fails a test that returns something else than a promise or undefined: that value goes back to it.
-        const closed = closeTest(test, b).then((leaked) => {
+        const closed = settle().then((leaked) => {
           if (leaked) throw leaked
         })
         return returned === undefined ? closed : (closed.catch(() => {}), returned)
       }
       return Promise.resolve(returned).then(
         async () => {
-          const leaked = await closeTest(test, b)
+          const leaked = await settle()
           if (leaked) throw leaked
         },
         async (error: unknown) => {
-          await closeTest(test, b)
+          await settle()
           throw error
         },
       )
     }
+    test.fn = function (this: unknown) {
+      const stale = running
+      running = null
+      return stale ? stale.close().then(() => run.call(this)) : run.call(this)
+    }
   }
 
   async function closeFile(): Promise<void> {
+    const stale = running
+    running = null
+    await stale?.close()
     forgetHookTimer(file)
     const leaks = await collect(file, options)
     await letGo(file)
