@@ -69,7 +69,7 @@ export const CLUSTER_SCENARIOS: readonly Scenario[] = [
     startCost: WORKERS,
     async run(t) {
       const { s, workers } = await startCluster(t, { ...NO_WORKER_CHILD, DRAIN_TIMEOUT_MS: '5000' })
-      const { slow, signalledAt } = await inFlight(t, s, CLUSTER_SLOW_MS)
+      const { slow, signalledAt } = await inFlight(t, s, CLUSTER_SLOW_MS, undefined, 'SIGTERM', () => onAWorker(t, s))
       await s.stderr.waitFor(/Asked \d+ worker\(s\) to disconnect/, 3_000, 'that it asked the workers to disconnect', t.signal)
       const refused = await connectOutcome(s.readyInfo!.ports.api)
       const response = await slow
@@ -150,6 +150,22 @@ async function startCluster(
   const workers = ready.workers ?? []
   if (workers.length !== WORKERS) fail(`the ready announcement listed ${workers.length} worker pid(s), expected ${WORKERS}`)
   return { s, ready, workers }
+}
+
+/**
+ * Waits until a worker holds the slow request: the primary accepts connections and hands each to a worker, so a request
+ * written, and a later one answered, do not prove it was handed on yet, and a disconnect before that resets it. Each
+ * worker counts its requests in flight on /metrics; the primary hands the polls to the workers in turn.
+ */
+async function onAWorker(t: ScenarioContext, s: ServerProcess): Promise<void> {
+  const giveUpAt = performance.now() + 3_000
+  while (performance.now() < giveUpAt) {
+    const metrics = await send(s.url('/metrics', 'metrics'), { timeoutMs: 3_000, signal: t.signal })
+    expectStatus(metrics, 200, 'GET /metrics')
+    if (/^reference_http_requests_in_flight\{listener="api"\} [1-9]/m.test(metrics.body)) return
+    await sleep(10, undefined, { signal: t.signal }).catch(() => {})
+  }
+  fail('the slow request was not in flight on either worker within 3 s of being sent')
 }
 
 /** The pid in a reference server's JSON answer (`/` and `/slow` both carry one). */

@@ -620,6 +620,8 @@ export async function inFlight(
   ms: number,
   timeoutMs = ms + 5_000,
   signal: NodeJS.Signals = 'SIGTERM',
+  /** Resolves once the server holds the request, where the barrier below cannot tell (a cluster's primary may not have handed it on). */
+  arrived?: () => Promise<void>,
 ): Promise<{ slow: Promise<Outcome>; signalledAt: number }> {
   const path = t.slowPath(ms)
   if (path === undefined) throw new Error('inFlight() needs a slow path.')
@@ -629,6 +631,7 @@ export async function inFlight(
   void slow.then(() => sent.resolve())
   await sent.promise
   expectStatus(await send(s.url(t.health), { timeoutMs: 3_000, signal: t.signal }), 200, `GET ${t.health} (barrier)`)
+  await arrived?.()
   const early = await raceTimeout(slow, 0)
   if (early) fail(`the slow request ${path} ended before the signal (${early.kind} ${early.status || early.code})`)
   const signalledAt = s.kill(signal)
