@@ -463,8 +463,11 @@ async function loadDuringShutdown(t: ScenarioContext): Promise<string> {
   const TRIGGER = 300
   const s = await t.spawn({ ...NO_WORKER_CHILD, KEEP_ALIVE_TIMEOUT_MS: '60000' })
   await s.ready()
+  // The reference server's requests take 50 ms, half of it mid-body for the streamed ones: long enough that some are in
+  // flight when SIGTERM arrives even where the runner is slow to send the next (a loaded machine), so that a server
+  // that cuts them on close is caught.
   const paths = t.reference
-    ? ['/slow?ms=20', '/slow?ms=20&stream=1']
+    ? ['/slow?ms=50', '/slow?ms=50&stream=1']
     : t.slowPath(20) !== undefined
       ? [t.slowPath(20)!]
       : [t.health]
