@@ -175,6 +175,12 @@ function install(options: ResolvedOptions): void {
 
   /** The wrapped test whose body has not settled yet, and how to close its bracket (once). */
   let running: { readonly close: () => Promise<Error | null> } | null = null
+  /** Closes the bracket of a body Jest gave up on (its timeout), if there is one. */
+  const closeStale = (): Promise<unknown> | undefined => {
+    const stale = running
+    running = null
+    return stale?.close()
+  }
 
   /**
    * A test's body in its own bracket, where no beforeEach or afterEach of the user's runs around it: the bracket then
@@ -198,14 +204,12 @@ function install(options: ResolvedOptions): void {
       try {
         returned = fn.call(this)
       } catch (error) {
-        return settle().then(() => Promise.reject(error))
+        returned = Promise.reject(error)
       }
-      if (!isThenable(returned)) {
+      if (returned !== undefined && !isThenable(returned)) {
         // Jest fails a test that returns something else than a promise or undefined: that value goes back to it.
-        const closed = settle().then((leaked) => {
-          if (leaked) throw leaked
-        })
-        return returned === undefined ? closed : (closed.catch(() => {}), returned)
+        settle().catch(() => {})
+        return returned
       }
       return Promise.resolve(returned).then(
         async () => {
@@ -219,16 +223,13 @@ function install(options: ResolvedOptions): void {
       )
     }
     test.fn = function (this: unknown) {
-      const stale = running
-      running = null
-      return stale ? stale.close().then(() => run.call(this)) : run.call(this)
+      const stale = closeStale()
+      return stale ? stale.then(() => run.call(this)) : run.call(this)
     }
   }
 
   async function closeFile(): Promise<void> {
-    const stale = running
-    running = null
-    await stale?.close()
+    await closeStale()
     forgetHookTimer(file)
     const leaks = await collect(file, options)
     await letGo(file)

@@ -1,4 +1,5 @@
 // The entry point's promises: importing it changes nothing global, and src/lifecycle stays self-contained.
+import { execFileSync } from 'node:child_process'
 import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { expect, test } from 'vitest'
@@ -50,8 +51,7 @@ test('src/lifecycle imports only node builtins and its own files (never vitest)'
 // A service imports the lifecycle at start-up, every time: what it needs of node:cluster, node:child_process and
 // node:os is loaded when first used, and the reference server (a single process, no worker child) loads none of them,
 // nor node:crypto. Checked in a fresh process, on the built files.
-test('importing leakguard/lifecycle or the reference server loads no builtin it does not use yet', async () => {
-  const { execFileSync } = await import('node:child_process')
+test('importing leakguard/lifecycle or the reference server loads no builtin it does not use yet', () => {
   const root = join(import.meta.dirname, '..', '..')
   const loadedBy = (specifier: string): string[] => {
     const script = `await import(${JSON.stringify(specifier)}); console.log(JSON.stringify(process.moduleLoadList))`
