@@ -370,11 +370,11 @@ function checkTimeout(name: string, value: number | undefined, fallback: number,
 
 /**
  * `cluster.isWorker`, without loading node:cluster where it cannot be one: Node loads the module in each cluster worker
- * before any code of the worker's runs, and a worker has an IPC channel. (A process that only handles signals, such
- * as a job worker, need not pay for node:cluster and the net and child_process it loads.)
+ * before any code of the worker's runs. (A process that only handles signals, such as a job worker, need not pay for
+ * node:cluster and the net and child_process it loads.) Not `process.channel`: a worker stays one after the primary
+ * disconnected it, which is when a late listen() must know it.
  */
 export function isClusterWorker(): boolean {
-  if (!process.channel) return false
   const loaded = (process as { moduleLoadList?: unknown }).moduleLoadList
   if (Array.isArray(loaded) && !loaded.includes('NativeModule cluster')) return false
   return (process.getBuiltinModule('node:cluster') as unknown as { readonly isWorker: boolean }).isWorker

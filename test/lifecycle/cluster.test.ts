@@ -110,9 +110,12 @@ describe('createClusterPrimary', () => {
     })
   })
 
-  test('a worker still waiting for its port when the primary stops gives up its start and exits 0 at once', async () => {
+  test.each([
+    ['while the primary disconnects it', 'late'],
+    ['after its channel to the primary closed', 'later'],
+  ])('a worker that calls listen() %s gives up its start and exits 0 at once', async (_, mode) => {
     // The primary ignores a listen() request from a worker it is disconnecting, so that start must not wait for it.
-    await withPrimary('late', async (run) => {
+    await withPrimary(mode, async (run) => {
       await within(run.err.waitFor(/listening \d+\n/), 15_000, run.err.text())
       await within(run.err.waitFor(/waiting \d+\n/), 15_000, run.err.text())
       const stopAt = Date.now()
