@@ -7,7 +7,7 @@
 // Detector state lives on a global symbol, so the copies folded in here share it with the rest.
 //
 //   node scripts/bundle-setup.mjs          (run by `npm run build`)
-import { rmSync } from 'node:fs'
+import { readdirSync, rmSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { rolldown } from 'rolldown'
@@ -81,4 +81,54 @@ for (const [input, file, external] of CJS) {
   } finally {
     await bundle.close()
   }
+}
+
+// The reference server starts as some 35 processes in one `leakguard scenarios` run (cluster workers included), and
+// each loads it anew: as one CommonJS file (and one for its worker child) it skips the ES module loader and the
+// resolution of every module, about 17% of such a process's instructions (287 -> 238 million, start to exit).
+// The primary and the server stay chunks of their own, loaded once main.cjs knows which one it runs. tsc's files
+// stay too: the `leakguard/scenarios` types and REFERENCE_SERVER_PATH's old users import them.
+const REFERENCE = join(DIST, 'reference')
+// Chunks of an earlier build whose names this one may not reuse.
+for (const name of readdirSync(REFERENCE)) if (name.endsWith('.cjs')) rmSync(join(REFERENCE, name))
+const reference = await rolldown({
+  input: { main: join(REFERENCE, 'main.js'), worker: join(REFERENCE, 'worker.js') },
+  platform: 'node',
+  external: (id) => id.startsWith('node:'),
+  transform: { define: { 'import.meta.url': '__leakguardUrl' } },
+  plugins: [
+    {
+      // The server spawns its worker child from a path next to it: in the bundle, that is worker.cjs.
+      name: 'reference-worker-path',
+      transform(code, id) {
+        if (!id.endsWith(join('reference', 'server.js'))) return null
+        const from = "new URL('./worker.js', "
+        if (code.split(from).length !== 2) throw new Error(`bundle-setup: ${id} no longer has exactly one ${from}`)
+        return code.replace(from, "new URL('./worker.cjs', ")
+      },
+    },
+  ],
+  onwarn(warning) {
+    throw new Error(`bundle-setup: ${warning.message}`)
+  },
+})
+try {
+  await reference.write({
+    dir: REFERENCE,
+    format: 'cjs',
+    sourcemap: false,
+    entryFileNames: '[name].cjs',
+    chunkFileNames: 'bundle-[name].cjs',
+    comments: false,
+    // The lifecycle's process module (and the two it imports) gets a chunk of a fixed name: the scenarios tell its documented forced exit from
+    // any other process.exit() by the file it was called from (LIFECYCLE_EXIT in src/scenarios/context.ts).
+    codeSplitting: { groups: [{ name: 'lifecycle-process', test: /[\\/]lifecycle[\\/](process|errors|logger)\.js$/ }] },
+    // Only the server's chunk asks for its own URL (the worker's path).
+    banner: (chunk) =>
+      chunk.moduleIds.some((id) => id.endsWith(join('reference', 'server.js')))
+        ? 'const __leakguardUrl = require("node:url").pathToFileURL(__filename).href;'
+        : '',
+  })
+} finally {
+  await reference.close()
 }

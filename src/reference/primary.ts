@@ -1,9 +1,12 @@
 // The reference server as a cluster (`WORKERS=N`, N > 1): this primary forks N workers, each running the ordinary
 // reference server on the same ports, announces once all of them listen, and on SIGTERM or SIGINT disconnects them all.
 
-import { createClusterPrimary, createLifecycle, EXIT_FAILURE, type ClusterWorkerInfo } from '../lifecycle.js'
+// It imports the lifecycle's modules one by one, not its index: serving nothing itself, it need not load node:http.
+import { createClusterPrimary, type ClusterWorkerInfo } from '../lifecycle/cluster.js'
+import { EXIT_FAILURE } from '../lifecycle/errors.js'
+import { createLifecycle } from '../lifecycle/process.js'
 import type { ReferenceConfig } from './config.js'
-import { closeWhenParentGoes, outputsOf, type ReadyAnnouncement, type ReferenceServerOptions } from './server.js'
+import { closeWhenParentGoes, outputsOf, type ReadyAnnouncement, type ReferenceServerOptions } from './outputs.js'
 
 /** Each worker listens three times, in this order (the server group starts its members one by one). */
 const LISTENERS = ['api', 'admin', 'metrics'] as const

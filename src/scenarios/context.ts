@@ -73,7 +73,7 @@ export interface Line {
 const PROBE_PATH = fileURLToPath(new URL('./probe.cjs', import.meta.url))
 const PROBE_PREFIX = '[leakguard:exit] '
 /** A process.exit call from here is the lifecycle's own deadline (or repeated-SIGINT) path, which is allowed. */
-const LIFECYCLE_EXIT = /[\\/]lifecycle[\\/]process\.js:/
+const LIFECYCLE_EXIT = /[\\/](lifecycle[\\/]process\.js|reference[\\/]bundle-lifecycle-process\.cjs):/
 
 /** A process's output, line by line, with arrival times and waits. Probe records are kept apart. */
 export class Lines {

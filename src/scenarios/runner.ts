@@ -42,7 +42,7 @@ export interface RunScenariosOptions {
    * set its environment). It must read `PORT` and `HOST` from the environment. Scenarios that need the reference
    * server's hooks are skipped, with the reason.
    *
-   * @default the bundled reference server (`node dist/reference/main.js`)
+   * @default the bundled reference server (`node dist/reference/main.cjs`)
    * @example runScenarios({ server: 'node dist/server.js', health: '/healthz' })
    */
   readonly server?: string
@@ -114,7 +114,7 @@ export const scenarios: readonly ScenarioInfo[] = SCENARIOS.map((s) => {
   return { name: s.name, summary: s.summary, anyServer, needsSlowPath: anyServer && s.skip?.(probeTarget(undefined)) !== undefined }
 })
 
-const REFERENCE_MAIN = fileURLToPath(new URL('../reference/main.js', import.meta.url))
+const REFERENCE_MAIN = fileURLToPath(new URL('../reference/main.cjs', import.meta.url))
 /**
  * How many servers may be starting at once. Start-up is the CPU-heavy part (a Node process or two each); with it
  * limited, and the scenarios that wait longest started first, their waiting overlaps the others' start-up instead of

@@ -25,7 +25,7 @@ test('every scenario passes against the reference server, and the README shows t
   // The README's sample: same rows, same verdicts, same wording; numbers, ids and paths vary.
   const normalize = (text: string) =>
     text
-      .replace(/\(node [^)]*main\.js\)/g, '(node PATH)')
+      .replace(/\(node [^)]*main\.cjs\)/g, '(node PATH)')
       .replace(/\b[0-9a-f]{8}\b/g, 'ID')
       .replace(/longest scenario \S+/, 'longest scenario NAME')
       .replace(/\d+(\.\d+)? ?(ms|s)\b/g, 'T')
@@ -44,8 +44,8 @@ test('every scenario passes against the reference server, and the README shows t
 })
 
 /** Starts the reference server without an IPC channel, waits for its JSON announcement line, then SIGTERMs it. */
-async function runWithoutIpc(extraEnv: Record<string, string> = {}) {
-  const child = spawn(process.execPath, ['dist/reference/main.js'], {
+async function runWithoutIpc(extraEnv: Record<string, string> = {}, entry = 'dist/reference/main.cjs') {
+  const child = spawn(process.execPath, [entry], {
     cwd: ROOT,
     env: { ...process.env, PORT: '0', ADMIN_PORT: '0', METRICS_PORT: '0', ...extraEnv },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -75,8 +75,9 @@ async function runWithoutIpc(extraEnv: Record<string, string> = {}) {
   return { announcement, stderr }
 }
 
-test('without an IPC channel it announces readiness as one JSON line on stdout, and exits 0 on SIGTERM', async () => {
-  const { announcement, stderr } = await runWithoutIpc()
+// main.cjs is the bundle the scenarios run; main.js, the modules tsc wrote, runs the same server (and its own worker).
+test.each(['dist/reference/main.cjs', 'dist/reference/main.js'])('%s without an IPC channel announces readiness as one JSON line on stdout, and exits 0 on SIGTERM', async (entry) => {
+  const { announcement, stderr } = await runWithoutIpc({}, entry)
   expect(announcement.workerPid).toBeGreaterThan(0)
   expect(stderr).toMatch(new RegExp(`worker ${announcement.workerPid} exited \\(code 0\\)`))
 })
@@ -93,7 +94,7 @@ test('WORKER_CHILD=0 runs it without the worker child: no child started, none st
 test('the job worker loads no http and no node:cluster, answers a job, and ends when its server goes', async () => {
   const { fork } = await import('node:child_process')
   const preload = join(ROOT, 'test', 'scenarios', 'fixtures', 'report-builtins.cjs')
-  const worker = fork(join(ROOT, 'dist', 'reference', 'worker.js'), [], { execArgv: ['--require', preload], stdio: ['ignore', 'ignore', 'pipe', 'ipc'] })
+  const worker = fork(join(ROOT, 'dist', 'reference', 'worker.cjs'), [], { execArgv: ['--require', preload], stdio: ['ignore', 'ignore', 'pipe', 'ipc'] })
   const replies: { type: string; value?: number; builtins?: string[] }[] = []
   worker.on('message', (m: (typeof replies)[number]) => replies.push(m))
   await new Promise<void>((resolve) => worker.on('message', (m: { type: string }) => m.type === 'worker:ready' && resolve()))
@@ -109,6 +110,36 @@ test('the job worker loads no http and no node:cluster, answers a job, and ends 
   worker.disconnect()
   const [code] = await once(worker, 'exit')
   expect(code).toBe(0)
+})
+
+// A cluster primary forks and watches its workers; it serves nothing itself, so it loads neither node:http nor the
+// server's modules (a primary is in five scenarios, and each process's start-up is CPU the whole run pays for).
+test('a cluster primary loads no node:http; its workers do, and SIGTERM ends them all with exit 0', async () => {
+  const { fork } = await import('node:child_process')
+  const preload = join(ROOT, 'test', 'scenarios', 'fixtures', 'report-builtins.cjs')
+  const env = { ...process.env, PORT: '0', ADMIN_PORT: '0', METRICS_PORT: '0', WORKERS: '2', WORKER_CHILD: '0' }
+  const primary = fork(join(ROOT, 'dist', 'reference', 'main.cjs'), [], { env, execArgv: ['--require', preload], stdio: ['ignore', 'ignore', 'pipe', 'ipc'] })
+  let stderr = ''
+  primary.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk))
+  const closed = once(primary, 'close')
+  const message = (type: string) =>
+    new Promise<{ type: string; builtins?: string[]; workers?: number[]; ports?: { api: number } }>((resolve) =>
+      primary.on('message', (m: { type: string }) => m.type === type && resolve(m)),
+    )
+  const ready = await message('leakguard:ready')
+  expect(ready.workers, stderr).toHaveLength(2)
+  const answer = message('builtins')
+  primary.send({ type: 'builtins?' })
+  const { builtins } = await answer
+  expect(builtins).toContain('NativeModule cluster')
+  expect(builtins).not.toContain('NativeModule http')
+  const res = await fetch(`http://127.0.0.1:${ready.ports!.api}/`)
+  expect(res.status).toBe(200)
+  await res.arrayBuffer()
+  primary.kill('SIGTERM')
+  const [code] = await closed
+  expect(code, stderr).toBe(0)
+  for (const pid of ready.workers!) expect(() => process.kill(pid, 0), `worker ${pid}`).toThrow()
 })
 
 describe('readConfig', () => {
