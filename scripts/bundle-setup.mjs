@@ -85,9 +85,9 @@ for (const [input, file, external] of CJS) {
 
 // The reference server starts as some 35 processes in one `leakguard scenarios` run (cluster workers included), and
 // each loads it anew: as one CommonJS file (and one for its worker child) it skips the ES module loader and the
-// resolution of every module, about 17% of such a process's instructions (287 -> 238 million, start to exit).
+// resolution of every module, about 16% of such a process's instructions (287 -> 241 million, start to exit).
 // The primary and the server stay chunks of their own, loaded once main.cjs knows which one it runs. tsc's files
-// stay too: the `leakguard/scenarios` types and REFERENCE_SERVER_PATH's old users import them.
+// stay too: dist/reference/index.js exports from them, and `node dist/reference/main.js` runs the same server.
 const REFERENCE = join(DIST, 'reference')
 // Chunks of an earlier build whose names this one may not reuse.
 for (const name of readdirSync(REFERENCE)) if (name.endsWith('.cjs')) rmSync(join(REFERENCE, name))
@@ -120,8 +120,9 @@ try {
     entryFileNames: '[name].cjs',
     chunkFileNames: 'bundle-[name].cjs',
     comments: false,
-    // The lifecycle's process module (and the two it imports) gets a chunk of a fixed name: the scenarios tell its documented forced exit from
-    // any other process.exit() by the file it was called from (LIFECYCLE_EXIT in src/scenarios/context.ts).
+    // The lifecycle's process module (and the two it imports) gets a chunk of a fixed name: the scenarios tell its
+    // documented forced exit from any other process.exit() by the file it was called from (LIFECYCLE_EXIT in
+    // src/scenarios/context.ts).
     codeSplitting: { groups: [{ name: 'lifecycle-process', test: /[\\/]lifecycle[\\/](process|errors|logger)\.js$/ }] },
     // Only the server's chunk asks for its own URL (the worker's path).
     banner: (chunk) =>
