@@ -101,6 +101,7 @@ export async function runReferenceServer(
     ListenerName,
     { accepted: number; finished: number; cut: number }
   >
+  const inFlightOn = (name: ListenerName) => stats[name].accepted - stats[name].finished - stats[name].cut
 
   async function createContext(): Promise<AppContext> {
     const db = await connectWithBackoff(() => openUsersDb(config.databasePath), {
@@ -258,9 +259,7 @@ export async function runReferenceServer(
       '# TYPE reference_http_requests_total counter',
       ...LISTENERS.map((name) => `reference_http_requests_total{listener="${name}"} ${stats[name].accepted}`),
       '# TYPE reference_http_requests_in_flight gauge',
-      ...LISTENERS.map(
-        (name) => `reference_http_requests_in_flight{listener="${name}"} ${stats[name].accepted - stats[name].finished - stats[name].cut}`,
-      ),
+      ...LISTENERS.map((name) => `reference_http_requests_in_flight{listener="${name}"} ${inFlightOn(name)}`),
       '# TYPE reference_users gauge',
       `reference_users ${context.db.ping() ? context.db.count() : 0}`,
       '# TYPE reference_loop_ticks_total counter',
@@ -336,7 +335,8 @@ export async function runReferenceServer(
       // Resolves false the moment close begins, so the loop never holds shutdown up for a whole interval.
       if (!(await lifecycle.delay(config.loopIntervalMs))) break
     }
-    log(`background loop stopped after ${ticks} tick(s)`)
+    // With the API's requests in flight at that moment: a loop that stops at once does so before the drain ends them.
+    log(`background loop stopped after ${ticks} tick(s); ${inFlightOn('api')} api request(s) in flight`)
   }
 
   function readyMessage(): ReadyAnnouncement {
