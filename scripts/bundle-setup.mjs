@@ -54,6 +54,8 @@ for (const [entry, lazy] of ENTRIES) {
 // whole detector in it (and get-port, which is ESM only). Kept in dist/harness/, so that the
 // detector tells its own frames from the user's as it does for the files tsc wrote. The reporter
 // runs in Jest's main process, which loads reporters with require too.
+// A CommonJS bundle has no import.meta.url: each defines it as __leakguardUrl and starts with this line.
+const URL_BANNER = 'const __leakguardUrl = require("node:url").pathToFileURL(__filename).href;'
 const CJS = [
   [join(DIST, 'jest.js'), join(DIST, 'harness', 'jest.cjs'), new Set(['supertest'])],
   // The worker's one-time set-up, which the harness loads with Node's own require, in Node's realm (see jest.ts).
@@ -76,7 +78,7 @@ for (const [input, file, external] of CJS) {
       format: 'cjs',
       sourcemap: false,
       codeSplitting: false,
-      banner: 'const __leakguardUrl = require("node:url").pathToFileURL(__filename).href;',
+      banner: URL_BANNER,
     })
   } finally {
     await bundle.close()
@@ -127,7 +129,7 @@ try {
     // Only the server's chunk asks for its own URL (the worker's path).
     banner: (chunk) =>
       chunk.moduleIds.some((id) => id.endsWith(join('reference', 'server.js')))
-        ? 'const __leakguardUrl = require("node:url").pathToFileURL(__filename).href;'
+        ? URL_BANNER
         : '',
   })
 } finally {

@@ -12,5 +12,5 @@ export {
   type ReferenceServerOptions,
 } from './server.js'
 
-/** Absolute path of the built entry script, `dist/reference/main.cjs` (one CommonJS bundle; see scripts/bundle-setup.mjs). */
+/** Absolute path of the built entry script, `dist/reference/main.cjs` (one bundle; see scripts/bundle-setup.mjs). */
 export const REFERENCE_SERVER_PATH = fileURLToPath(new URL('./main.cjs', import.meta.url))

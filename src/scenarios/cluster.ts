@@ -69,7 +69,7 @@ export const CLUSTER_SCENARIOS: readonly Scenario[] = [
     startCost: WORKERS,
     async run(t) {
       const { s, workers } = await startCluster(t, { ...NO_WORKER_CHILD, DRAIN_TIMEOUT_MS: '5000' })
-      const { slow, signalledAt } = await inFlight(t, s, CLUSTER_SLOW_MS, undefined, 'SIGTERM', () => onAWorker(t, s))
+      const { slow, signalledAt } = await inFlight(t, s, CLUSTER_SLOW_MS, { arrived: () => onAWorker(t, s) })
       await s.stderr.waitFor(/Asked \d+ worker\(s\) to disconnect/, 3_000, 'that it asked the workers to disconnect', t.signal)
       const refused = await connectOutcome(s.readyInfo!.ports.api)
       const response = await slow
@@ -127,7 +127,7 @@ export const CLUSTER_SCENARIOS: readonly Scenario[] = [
     startCost: WORKERS,
     async run(t) {
       const { s, workers } = await startCluster(t, NO_WORKER_CHILD)
-      const { slow } = await inFlight(t, s, 60_000, 10_000, 'SIGINT')
+      const { slow } = await inFlight(t, s, 60_000, { timeoutMs: 10_000, signal: 'SIGINT' })
       await s.stderr.waitFor(/^\[reference\] draining: /, 3_000, 'that a worker began draining', t.signal)
       const second = s.kill('SIGINT')
       const exit = await s.exit(1_500, 'after the second SIGINT')

@@ -610,6 +610,15 @@ export function deferred<T = void>(): { promise: Promise<T>; resolve: (value: T)
   return { promise, resolve }
 }
 
+export interface InFlightOptions {
+  /** The slow request's own time-out. @default its duration + 5 s */
+  readonly timeoutMs?: number
+  /** @default 'SIGTERM' */
+  readonly signal?: NodeJS.Signals
+  /** Resolves once the server holds the request, where the barrier cannot tell (a cluster's primary may not have handed it on). */
+  readonly arrived?: () => Promise<void>
+}
+
 /**
  * Puts a slow request in flight and signals the server once it is surely being handled: the request was written on
  * an open connection, and a later request on a fresh connection (the barrier) has been answered.
@@ -618,10 +627,7 @@ export async function inFlight(
   t: ScenarioContext,
   s: ServerProcess,
   ms: number,
-  timeoutMs = ms + 5_000,
-  signal: NodeJS.Signals = 'SIGTERM',
-  /** Resolves once the server holds the request, where the barrier below cannot tell (a cluster's primary may not have handed it on). */
-  arrived?: () => Promise<void>,
+  { timeoutMs = ms + 5_000, signal = 'SIGTERM', arrived }: InFlightOptions = {},
 ): Promise<{ slow: Promise<Outcome>; signalledAt: number }> {
   const path = t.slowPath(ms)
   if (path === undefined) throw new Error('inFlight() needs a slow path.')

@@ -133,7 +133,7 @@ export const SCENARIOS: readonly Scenario[] = [
     async run(t) {
       const s = await t.spawn({ ...NO_WORKER_CHILD, DRAIN_TIMEOUT_MS: String(HUNG_DRAIN_MS) })
       await s.ready()
-      const { slow, signalledAt: sigterm } = await inFlight(t, s, 600_000, HUNG_DRAIN_MS + 5_000)
+      const { slow, signalledAt: sigterm } = await inFlight(t, s, 600_000, { timeoutMs: HUNG_DRAIN_MS + 5_000 })
       const response = await slow
       const after = response.at - sigterm
       if (response.kind === 'complete') fail(`the hung request was answered ${response.status}; expected it destroyed at the deadline`)
@@ -206,7 +206,7 @@ export const SCENARIOS: readonly Scenario[] = [
     async run(t) {
       const s = await t.spawn()
       await s.ready()
-      const { slow } = await inFlight(t, s, 60_000, 10_000, 'SIGINT')
+      const { slow } = await inFlight(t, s, 60_000, { timeoutMs: 10_000, signal: 'SIGINT' })
       await s.stderr.waitFor(/^\[reference\] draining: /, 2_000, 'that it began draining', t.signal)
       const second = s.kill('SIGINT')
       const exit = await s.exit(1_500, 'after the second SIGINT')
@@ -465,8 +465,7 @@ async function loadDuringShutdown(t: ScenarioContext): Promise<string> {
   const CLIENTS = 50
   const PER_CLIENT = 20
   // SIGTERM once every client has had two answers, during its third request: the load is what is in flight then (50
-  // requests), not how many came before. (300 before it cost the run about 5% of its CPU, runner and server, for
-  // nothing more proven.)
+  // requests), not how many came before.
   const TRIGGER = 2 * CLIENTS
   const s = await t.spawn({ ...NO_WORKER_CHILD, KEEP_ALIVE_TIMEOUT_MS: '60000' })
   await s.ready()

@@ -191,7 +191,9 @@ export async function runScenarios(options: RunScenariosOptions = {}): Promise<S
   const byName = new Map<string, Promise<ScenarioResult>>()
   // Among equal waits, a cluster first: its start-up is a primary's, then its workers', one after the other, and a
   // cluster started among the last would keep the run going after everything else has finished.
-  const longestWaitFirst = [...selected].sort((a, b) => (b.waits ?? 0) - (a.waits ?? 0) || (b.startCost ?? 1) - (a.startCost ?? 1))
+  const longestWaitFirst = [...selected].sort(
+    (a, b) => (b.waits ?? 0) - (a.waits ?? 0) || (b.startCost ?? 1) - (a.startCost ?? 1),
+  )
   for (const scenario of longestWaitFirst) {
     const skip = skips.get(scenario.name)
     const result: Promise<ScenarioResult> = skip
