@@ -8,7 +8,7 @@ import net from 'node:net'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
 import { send, type Outcome } from './http.js'
-import { canFindDescendants, findMarked, isAlive, MARKER_ENV, type LeftProcess } from './procs.js'
+import { canFindDescendants, findMarked, isAlive, livePids, MARKER_ENV, type LeftProcess } from './procs.js'
 
 /** A check did not hold. Its message is the row's detail: one line, saying what was expected and what happened. */
 export class ScenarioFailure extends Error {
@@ -154,9 +154,18 @@ export class Lines {
   }
 }
 
+/**
+ * The servers started and not yet seen to exit, across scenarios. A search for what one server left behind skips the
+ * others and their announced workers (they carry their own markers, and they are the processes busiest starting up),
+ * and every process older than the server.
+ */
+const running = new Set<ServerProcess>()
+
 /** One server process started by a scenario. */
 export class ServerProcess {
   readonly child: ChildProcess
+  /** The processes alive before it started: none of them can carry its marker. */
+  readonly olderPids = canFindDescendants ? livePids() : new Set<number>()
   readonly startedAt = performance.now()
   readonly stderr = new Lines()
   readonly stdout = new Lines()
@@ -183,6 +192,8 @@ export class ServerProcess {
       env,
       stdio: ipc ? ['ignore', 'pipe', 'pipe', 'ipc'] : ['ignore', 'pipe', 'pipe'],
     })
+    running.add(this)
+    this.child.once('exit', () => running.delete(this))
     this.child.stdout!.setEncoding('utf8').on('data', (chunk: string) => this.stdout.push(chunk))
     this.child.stderr!.setEncoding('utf8').on('data', (chunk: string) => this.stderr.push(chunk))
     this.child.on('message', (message) => {
@@ -498,7 +509,7 @@ export class ScenarioContext {
     }
     if (canFindDescendants) {
       for (const server of this.processes) {
-        const left = await leftBehind(server.marker)
+        const left = await leftBehind(server)
         if (left.length > 0) {
           problems.push(
             `left ${left.length} process${left.length === 1 ? '' : 'es'} behind after ${killed.has(server) ? 'the runner SIGKILLed it' : 'it exited'}: ` +
@@ -518,9 +529,15 @@ export class ScenarioContext {
   }
 }
 
-/** Processes with the marker still alive after up to 1 s (they may be exiting right now); those are SIGKILLed. */
-async function leftBehind(marker: string): Promise<LeftProcess[]> {
-  let left = findMarked(marker)
+/** Processes with the server's marker still alive after up to 1 s (they may be exiting right now); those are SIGKILLed. */
+async function leftBehind(server: ServerProcess): Promise<LeftProcess[]> {
+  const skip = new Set<number>(server.olderPids)
+  for (const other of running) {
+    if (other === server) continue
+    skip.add(other.pid)
+    for (const worker of other.readyInfo?.workers ?? []) skip.add(worker)
+  }
+  let left = await findMarked(server.marker, skip)
   const deadline = performance.now() + 1_000
   while (left.length > 0 && performance.now() < deadline) {
     await sleep(25)

@@ -84,38 +84,68 @@ function readVar(environ: string, name: string): string | undefined {
   return environ.slice(start, end === -1 ? undefined : end)
 }
 
+type Accept = (value: string, env: (other: string) => string | undefined) => boolean
+
+/**
+ * The pids alive now (none where there is no /proc). A process that a later search finds under one of them is that
+ * same process: Linux hands out pids in a cycle, so a freed pid comes back only after all others did.
+ */
+export function livePids(): Set<number> {
+  return new Set(hasProcfs ? pidEntries().map(Number) : [])
+}
+
+function pidEntries(): string[] {
+  try {
+    return fs.readdirSync('/proc').filter((entry) => {
+      const first = entry.charCodeAt(0)
+      return first >= 48 && first <= 57 && Number(entry) !== process.pid
+    })
+  } catch {
+    return []
+  }
+}
+
+function marked(pid: number, environ: string, name: string, accept: Accept): MarkedProcess | undefined {
+  const value = readVar(environ, name)
+  if (value === undefined) return undefined
+  const env = (other: string) => readVar(environ, other)
+  if (!accept(value, env) || isZombie(pid)) return undefined
+  return { pid, command: commandOf(pid), env }
+}
+
 /**
  * Live processes (not zombies, not this one) whose environment has `name`, and for which
  * `accept` (given that variable's value and a reader for the others) returns true.
  */
-export function findByEnv(
-  name: string,
-  accept: (value: string, env: (other: string) => string | undefined) => boolean = () => true,
-): MarkedProcess[] {
+export function findByEnv(name: string, accept: Accept = () => true): MarkedProcess[] {
   if (!hasProcfs) return []
-  let entries: string[]
-  try {
-    entries = fs.readdirSync('/proc')
-  } catch {
-    return []
-  }
   const found: MarkedProcess[] = []
-  for (const entry of entries) {
-    const first = entry.charCodeAt(0)
-    if (first < 48 || first > 57) continue
-    const pid = Number(entry)
-    if (pid === process.pid) continue
+  for (const entry of pidEntries()) {
     let environ: string
     try {
       environ = fs.readFileSync(`/proc/${entry}/environ`, 'latin1')
     } catch {
       continue
     }
-    const value = readVar(environ, name)
-    if (value === undefined) continue
-    const env = (other: string) => readVar(environ, other)
-    if (!accept(value, env) || isZombie(pid)) continue
-    found.push({ pid, command: commandOf(pid), env })
+    const match = marked(Number(entry), environ, name, accept)
+    if (match) found.push(match)
   }
   return found
+}
+
+/**
+ * `findByEnv`, with the environments read off the main thread, and without the processes in `skip`. Reading the
+ * environment of a process that is starting up waits on that process (its memory map is locked while it maps its
+ * heap): a scenario runner, which starts dozens of servers, lost about 17 ms of its loop per synchronous search.
+ */
+export async function findByEnvAsync(name: string, accept: Accept = () => true, skip: ReadonlySet<number> = new Set()): Promise<MarkedProcess[]> {
+  if (!hasProcfs) return []
+  const read = (entry: string) =>
+    new Promise<MarkedProcess | undefined>((resolve) => {
+      fs.readFile(`/proc/${entry}/environ`, 'latin1', (error, environ) => {
+        resolve(error ? undefined : marked(Number(entry), environ, name, accept))
+      })
+    })
+  const found = await Promise.all(pidEntries().filter((entry) => !skip.has(Number(entry))).map(read))
+  return found.filter((match) => match !== undefined)
 }
