@@ -54,7 +54,7 @@ const CASES: readonly { readonly mode: string; readonly fails: Readonly<Record<s
 
 /** Each starts a cluster (a primary and two workers): run after the others, not on top of them. */
 const CLUSTER_CASES: readonly { readonly mode: string; readonly fails: Readonly<Record<string, RegExp>> }[] = [
-  { mode: 'cluster-ready-early', fails: { 'cluster-ready': /^GET \/: no complete response \(failed, ECONNREFUSED\)/ } },
+  { mode: 'cluster-ready-early', fails: { 'cluster-sigterm-in-flight': /^GET \/: no complete response \(failed, ECONNREFUSED\)/ } },
   {
     mode: 'cluster-deaf-workers',
     fails: { 'cluster-sigterm-in-flight': /^the in-flight response came without Connection: close \(Connection: keep-alive\)$/ },
