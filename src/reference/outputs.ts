@@ -67,4 +67,3 @@ function announceToParent(message: ReadyAnnouncement): void {
   if (typeof process.send === 'function' && process.connected) process.send(message)
   else process.stdout.write(`${JSON.stringify(message)}\n`)
 }
-

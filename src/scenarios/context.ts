@@ -165,7 +165,7 @@ const running = new Set<ServerProcess>()
 export class ServerProcess {
   readonly child: ChildProcess
   /** The processes alive before it started: none of them can carry its marker. */
-  readonly olderPids = canFindDescendants ? livePids() : new Set<number>()
+  readonly olderPids = livePids()
   readonly startedAt = performance.now()
   readonly stderr = new Lines()
   readonly stdout = new Lines()
@@ -192,8 +192,11 @@ export class ServerProcess {
       env,
       stdio: ipc ? ['ignore', 'pipe', 'pipe', 'ipc'] : ['ignore', 'pipe', 'pipe'],
     })
-    running.add(this)
-    this.child.once('exit', () => running.delete(this))
+    if (this.child.pid !== undefined) {
+      // A spawn that failed has no pid and never emits 'exit'.
+      running.add(this)
+      this.child.once('exit', () => running.delete(this))
+    }
     this.child.stdout!.setEncoding('utf8').on('data', (chunk: string) => this.stdout.push(chunk))
     this.child.stderr!.setEncoding('utf8').on('data', (chunk: string) => this.stderr.push(chunk))
     this.child.on('message', (message) => {

@@ -464,8 +464,8 @@ async function refusedWhile(s: ServerProcess, pending: Promise<unknown>): Promis
 async function loadDuringShutdown(t: ScenarioContext): Promise<string> {
   const CLIENTS = 50
   const PER_CLIENT = 20
-  // SIGTERM once every client has had two answers, during its third request: the load is what is in flight then (50
-  // requests), not how many came before.
+  // SIGTERM once every client has had two answers, during its third request: the load is what is in flight then, not
+  // how many came before (up to 50 requests; fewer when a starved runner lags behind the server's answers).
   const TRIGGER = 2 * CLIENTS
   const s = await t.spawn({ ...NO_WORKER_CHILD, KEEP_ALIVE_TIMEOUT_MS: '60000' })
   await s.ready()

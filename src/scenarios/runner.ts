@@ -3,7 +3,7 @@
 
 import { randomBytes } from 'node:crypto'
 import { setMaxListeners } from 'node:events'
-import { fileURLToPath } from 'node:url'
+import { REFERENCE_SERVER_PATH } from '../reference/entry.js'
 import { aborted, raceTimeout, ScenarioContext, ScenarioFailure, type Target } from './context.js'
 import { parseCommand } from './command.js'
 import { SCENARIOS } from './list.js'
@@ -114,7 +114,6 @@ export const scenarios: readonly ScenarioInfo[] = SCENARIOS.map((s) => {
   return { name: s.name, summary: s.summary, anyServer, needsSlowPath: anyServer && s.skip?.(probeTarget(undefined)) !== undefined }
 })
 
-const REFERENCE_MAIN = fileURLToPath(new URL('../reference/main.cjs', import.meta.url))
 /**
  * How many servers may be starting at once. Start-up is the CPU-heavy part (a Node process or two each); with it
  * limited, and the scenarios that wait longest started first, their waiting overlaps the others' start-up instead of
@@ -163,7 +162,7 @@ function resolve(options: RunScenariosOptions): Resolved {
   const selected = SCENARIOS.filter((s) => only === undefined || only.includes(s.name))
   let target: Target
   if (server === undefined) {
-    target = { kind: 'reference', argv: [process.execPath, REFERENCE_MAIN], label: 'the bundled reference server' }
+    target = { kind: 'reference', argv: [process.execPath, REFERENCE_SERVER_PATH], label: 'the bundled reference server' }
   } else {
     if (typeof server !== 'string' || server.trim() === '') throw new TypeError('`server` must be a non-empty command line.')
     const { env, argv } = parseCommand(server)
@@ -207,7 +206,7 @@ export async function runScenarios(options: RunScenariosOptions = {}): Promise<S
   const longest = ran.reduce<ScenarioResult | undefined>((a, b) => (a === undefined || b.durationMs > a.durationMs ? b : a), undefined)
   const count = (verdict: Verdict) => results.filter((r) => r.verdict === verdict).length
   return {
-    target: target.kind === 'reference' ? `${target.label} (node ${REFERENCE_MAIN})` : target.label,
+    target: target.kind === 'reference' ? `${target.label} (node ${REFERENCE_SERVER_PATH})` : target.label,
     ok: count('fail') === 0,
     passed: count('pass'),
     failed: count('fail'),
